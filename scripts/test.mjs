@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+// The one test command (`npm test`): lint, type-check (the whole tree, then the pure
+// core with no Node types), then every *.test.ts under src/ and test/ through node:test.
+// Node 20's test runner does not expand globs, so the files are listed here.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const onlyTests = process.argv.includes('--only-tests');
+const filters = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+
+function findTests(dir) {
+  const found = [];
+  for (const name of readdirSync(dir)) {
+    if (name === 'node_modules' || name.startsWith('.')) continue;
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) found.push(...findTests(path));
+    else if (name.endsWith('.test.ts')) found.push(relative(root, path));
+  }
+  return found;
+}
+
+function run(label, command, args) {
+  process.stdout.write(`\n== ${label}\n`);
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit' });
+  if (result.status !== 0) {
+    process.stdout.write(`\n${label} failed (exit ${result.status ?? result.signal})\n`);
+    process.exit(result.status ?? 1);
+  }
+}
+
+const bin = (name) => join(root, 'node_modules', '.bin', name);
+if (!onlyTests) {
+  run('lint (biome)', bin('biome'), ['check', '.']);
+  run('type-check (whole tree)', bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']);
+  run('type-check (src/wire + src/core with no Node types)', bin('tsc'), [
+    '-p',
+    'tsconfig.pure.json',
+    '--noEmit',
+  ]);
+}
+let files = [...findTests(join(root, 'src')), ...findTests(join(root, 'test'))].sort();
+if (filters.length > 0) files = files.filter((f) => filters.some((p) => f.includes(p)));
+if (files.length === 0) {
+  process.stdout.write('no test files found\n');
+  process.exit(1);
+}
+run(`tests (${files.length} files)`, process.execPath, [
+  '--import',
+  'tsx',
+  '--test',
+  '--test-reporter=spec',
+  ...files,
+]);

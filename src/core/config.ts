@@ -1,0 +1,139 @@
+/**
+ * The sysctl knobs of if_ether.c (net.link.ether.inet.*), with the seed's names and defaults,
+ * plus netarp's own. One plain object, one validator, changeable at run time through
+ * `Engine.setSysctl`. Several engines with different configs coexist: nothing here is global.
+ */
+import { NetarpError } from './errors.ts';
+
+/** The knobs, by their short sysctl names. Integers, as SYSCTL_INT. */
+export interface ArpConfig {
+  /** Seconds between prune passes of the table (if_ether.c arpt_prune = 5*60). */
+  prune_intvl: number;
+  /** Seconds a resolved entry stays valid (if_ether.c arpt_keep = 20*60). */
+  max_age: number;
+  /** Seconds an unanswered entry stays down, refusing sends (if_ether.c arpt_down = 20). */
+  host_down_time: number;
+  /** Requests sent before the entry is declared down (if_ether.c arp_maxtries = 5). */
+  maxtries: number;
+  /** 1: traffic to our own addresses is delivered locally, never ARPed (if_ether.c useloopback). */
+  useloopback: number;
+  /** 1: answer requests for any address routed out another interface (if_ether.c arp_proxyall). */
+  proxyall: number;
+  /** 1: ignore ARP not targeted at one of our addresses (if_ether.c arp_restricted_match). */
+  restricted_match: number;
+  /** Declared by the seed ("refresh arp cache ~60 (not impl yet)"); kept, and unused, as there. */
+  refresh: number;
+  /** 0 never, 1 unless bridged, 2 always: log ARP on the wrong interface (if_ether.c). */
+  log_arp_wrong_iface: number;
+  /** 1: log a dynamic entry's MAC changing (if_ether.c log_arp_movements). */
+  log_arp_movements: number;
+  /** 1: log attempts to change a permanent entry (if_ether.c log_arp_permanent_modify). */
+  log_arp_permanent_modify: number;
+  /**
+   * Packets held per unresolved entry. netarp's own knob, named after FreeBSD's
+   * net.link.ether.inet.maxhold; the default 1 is the seed's single la_hold mbuf.
+   */
+  maxhold: number;
+}
+
+/** The prefix every knob carries in its full sysctl name. */
+export const SYSCTL_PREFIX = 'net.link.ether.inet.';
+
+/** The seed's defaults (see each field's comment for where the number comes from). */
+export const DEFAULT_CONFIG: Readonly<ArpConfig> = Object.freeze({
+  prune_intvl: 300,
+  max_age: 1200,
+  host_down_time: 20,
+  maxtries: 5,
+  useloopback: 1,
+  proxyall: 0,
+  restricted_match: 0,
+  refresh: 60,
+  log_arp_wrong_iface: 1,
+  log_arp_movements: 1,
+  log_arp_permanent_modify: 1,
+  maxhold: 1,
+});
+
+/** Inclusive bounds of each knob and a one-line description (shown by `netarp sysctl -d`). */
+export const CONFIG_SPEC: Readonly<
+  Record<keyof ArpConfig, { min: number; max: number; description: string }>
+> = {
+  prune_intvl: { min: 1, max: 86_400, description: 'seconds between prune passes' },
+  max_age: { min: 1, max: 31_536_000, description: 'seconds a resolved entry stays valid' },
+  host_down_time: { min: 0, max: 86_400, description: 'seconds an unanswered host stays down' },
+  maxtries: {
+    min: 1,
+    max: 1000,
+    description: 'ARP resolution attempts before returning error',
+  },
+  useloopback: { min: 0, max: 1, description: 'Use the loopback interface for local traffic' },
+  proxyall: { min: 0, max: 1, description: 'Enable proxy ARP for all suitable requests' },
+  restricted_match: { min: 0, max: 1, description: 'Only match against the sender' },
+  refresh: {
+    min: 0,
+    max: 86_400,
+    description: 'Preemptively refresh the ARP (unused, as in the seed)',
+  },
+  log_arp_wrong_iface: {
+    min: 0,
+    max: 2,
+    description: 'Log arp packets arriving on the wrong interface',
+  },
+  log_arp_movements: {
+    min: 0,
+    max: 1,
+    description: 'Log arp replies from MACs different than the one in the cache',
+  },
+  log_arp_permanent_modify: {
+    min: 0,
+    max: 1,
+    description: 'Log arp replies from MACs different than the one in the permanent arp entry',
+  },
+  maxhold: { min: 1, max: 4096, description: 'packets held per unresolved entry' },
+};
+
+/** The knob names in a stable order. */
+export const CONFIG_KEYS = Object.keys(DEFAULT_CONFIG) as (keyof ArpConfig)[];
+
+/** Whether `name` is a knob's short name. */
+export function isConfigKey(name: string): name is keyof ArpConfig {
+  return Object.hasOwn(DEFAULT_CONFIG, name);
+}
+
+/** Maps a full ("net.link.ether.inet.max_age") or short ("max_age") name to the short name. */
+export function configKeyOf(name: string): keyof ArpConfig {
+  const short = name.startsWith(SYSCTL_PREFIX) ? name.slice(SYSCTL_PREFIX.length) : name;
+  if (!isConfigKey(short)) {
+    throw new NetarpError('ENOENT', `unknown sysctl: ${name}`);
+  }
+  return short;
+}
+
+/** Checks one value; throws a NetarpError naming the knob and the allowed range. */
+export function validateConfigValue(key: keyof ArpConfig, value: unknown): number {
+  const spec = CONFIG_SPEC[key];
+  if (
+    typeof value !== 'number' ||
+    !Number.isInteger(value) ||
+    value < spec.min ||
+    value > spec.max
+  ) {
+    throw new NetarpError(
+      'EINVAL',
+      `${SYSCTL_PREFIX}${key}: ${JSON.stringify(value)} is not an integer in ${spec.min}..${spec.max}`,
+    );
+  }
+  return value;
+}
+
+/** Builds a complete config from defaults and overrides, validating every given field. */
+export function makeConfig(overrides: Partial<Record<string, unknown>> = {}): ArpConfig {
+  const config: ArpConfig = { ...DEFAULT_CONFIG };
+  for (const [name, value] of Object.entries(overrides)) {
+    if (value === undefined) continue;
+    const key = configKeyOf(name);
+    config[key] = validateConfigValue(key, value);
+  }
+  return config;
+}

@@ -1,0 +1,112 @@
+/**
+ * What the engine reports besides frames: route-socket-like events about table entries
+ * (RTM_ADD, RTM_RESOLVE, RTM_CHANGE, RTM_DELETE, RTM_MISS) and the seed's log(9) lines,
+ * with their exact text, which operators grep for. The daemon decides where they go.
+ */
+import { formatIpv4, formatMac, type Ipv4, type Mac } from '../wire/addr.ts';
+
+/** syslog(3) priorities the seed logs at. */
+export type LogLevel = 'err' | 'warning' | 'info' | 'debug';
+
+/** Route-socket-like entry events (route(4) message types, lower-cased). */
+export type RouteEventType = 'add' | 'resolve' | 'change' | 'delete' | 'miss';
+
+/** An entry was created, resolved, changed, deleted, or gave up (down). */
+export interface RouteEvent {
+  readonly kind: 'route';
+  readonly type: RouteEventType;
+  /** Interface name ("vx0"). */
+  readonly ifName: string;
+  /** The neighbour's IPv4 address, dotted. */
+  readonly ip: string;
+  /** Its MAC when known, else undefined. */
+  readonly mac: string | undefined;
+  /** Why: "learned", "request", "admin", "expired", "moved", "maxtries", ... */
+  readonly reason: string;
+}
+
+/** A log line: `message` is the seed's text without the trailing newline. */
+export interface LogEvent {
+  readonly kind: 'log';
+  readonly level: LogLevel;
+  readonly message: string;
+}
+
+/** Anything the engine reports. */
+export type EngineEvent = RouteEvent | LogEvent;
+
+/** Builds a route event. */
+export function routeEvent(
+  type: RouteEventType,
+  ifName: string,
+  ip: Ipv4,
+  mac: Mac | undefined,
+  reason: string,
+): RouteEvent {
+  return {
+    kind: 'route',
+    type,
+    ifName,
+    ip: formatIpv4(ip),
+    mac: mac === undefined ? undefined : formatMac(mac),
+    reason,
+  };
+}
+
+/** Builds a log event. */
+export function logEvent(level: LogLevel, message: string): LogEvent {
+  return { kind: 'log', level, message };
+}
+
+/** %*D of a hardware address with ':' between octets, for any length (hln may not be 6). */
+function hexBytes(bytes: Uint8Array, separator: string): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; i++) {
+    out += (i === 0 ? '' : separator) + bytes[i]!.toString(16).padStart(2, '0');
+  }
+  return out;
+}
+
+/**
+ * The seed's log messages, one builder each, with the text of if_ether.c. The line number
+ * in each comment is where the seed logs it.
+ */
+export const LogText = {
+  /** arpintr, l.588 */
+  runtPullupFailed: (): string => 'arp: runt packet -- m_pullup failed',
+  /** arpintr, l.595: %2D with "" prints the two bytes of ar_hrd as hex. */
+  unknownHardware: (hardwareType: number): string =>
+    `arp: unknown hardware address format (0x${hardwareType.toString(16).padStart(4, '0')})`,
+  /** arpintr, l.603 */
+  runt: (): string => 'arp: runt packet',
+  /** in_arpinput, l.855 */
+  inArpRunt: (): string => 'in_arp: runt packet -- m_pullup failed',
+  /** arp_update_oncpu, l.717 */
+  wrongInterface: (ip: Ipv4, entryIf: string, sha: Uint8Array, rcvIf: string): string =>
+    `arp: ${formatIpv4(ip)} is on ${entryIf} but got reply from ${hexBytes(sha, ':')} on ${rcvIf}`,
+  /** arp_update_oncpu, l.740 */
+  moved: (ip: Ipv4, from: Mac, to: Uint8Array, ifName: string): string =>
+    `arp: ${formatIpv4(ip)} moved from ${formatMac(from)} to ${hexBytes(to, ':')} on ${ifName}`,
+  /** arp_update_oncpu, l.750 */
+  permanentModify: (sha: Uint8Array, ip: Ipv4, ifName: string): string =>
+    `arp: ${hexBytes(sha, ':')} attempts to modify permanent entry for ${formatIpv4(ip)} on ${ifName}`,
+  /** arp_update_oncpu, l.765 (the seed has no newline here) */
+  newAddrLen: (sha: Uint8Array, newLen: number, wasLen: number): string =>
+    `arp from ${hexBytes(sha, ':')}: new addr len ${newLen}, was ${wasLen}`,
+  /** arp_update_oncpu, l.772 */
+  addrLenIgnored: (sha: Uint8Array, newLen: number, ifLen: number): string =>
+    `arp from ${hexBytes(sha, ':')}: addr len: new ${newLen}, i/f ${ifLen} (ignored)`,
+  /** in_arpinput, l.1006 */
+  broadcastSender: (ip: Ipv4): string =>
+    `arp: link address is broadcast for IP address ${formatIpv4(ip)}!`,
+  /** in_arpinput, l.1013 */
+  usingMyIp: (sha: Uint8Array, ip: Ipv4): string =>
+    `arp: ${hexBytes(sha, ':')} is using my IP address ${formatIpv4(ip)}!`,
+  /** arplookup, l.1198 */
+  lookupFailed: (ip: Ipv4, why: string): string => `arplookup ${formatIpv4(ip)} failed: ${why}`,
+  /** arpresolve, l.506 */
+  cantAllocate: (ip: Ipv4, haveEntry: boolean, haveRoute: boolean): string =>
+    `arpresolve: can't allocate llinfo for ${formatIpv4(ip)}${haveEntry ? 'la' : ' '}${haveRoute ? 'rt' : ''}`,
+  /** in_arpinput under DEBUG_PROXY, l.1082 */
+  proxying: (ip: Ipv4): string => `arp: proxying for ${formatIpv4(ip)}`,
+} as const;

@@ -1,0 +1,401 @@
+/**
+ * ARP input: arpintr, in_arpinput and arp_update_oncpu of if_ether.c, in the seed's order.
+ * Every early return counts why in `stats`; the seed's log lines are reported with its text.
+ *
+ * RFC 826, "Packet Reception": check the hardware and protocol types, merge the sender into
+ * an existing entry, add it if we are the target, and answer requests for our addresses.
+ */
+import {
+  IPV4_ANY,
+  type Ipv4,
+  isGroupMac,
+  MAC_BROADCAST,
+  type Mac,
+  readIpv4,
+  readMac,
+} from '../wire/addr.ts';
+import {
+  ARP_ETHER_IPV4_LEN,
+  ARP_FIXED_HEADER_LEN,
+  ARP_PROTOCOL_IPV4,
+  ArpHardware,
+  ArpOp,
+  arpPacketLength,
+} from '../wire/arp.ts';
+import { ETHERNET_HEADER_LEN, EtherType } from '../wire/ethernet.ts';
+import { NO_MAC, PERMANENT } from './entry.ts';
+import { LogText } from './events.ts';
+import type { Interface } from './iface.ts';
+import type { EngineState } from './state.ts';
+
+/** The Ethernet address length of every interface netarp drives (if_addrlen). */
+const IF_ADDR_LEN = 6;
+
+/**
+ * A received Ethernet frame (ether_input's part: length, EtherType, destination filter),
+ * then ARP input. Frames arriving on a CARP parent are also handed to a master CARP child
+ * whose address they target: the copy the seed's CARP interface receives.
+ */
+export function etherInput(state: EngineState, iface: Interface, frame: Uint8Array): void {
+  const { stats } = state;
+  if (frame.length < ETHERNET_HEADER_LEN) {
+    stats.rxRuntEthernet++;
+    return;
+  }
+  if (((frame[12]! << 8) | frame[13]!) !== EtherType.Arp) {
+    stats.rxNotArp++;
+    return;
+  }
+  const destination = readMac(frame, 0);
+  if (!isGroupMac(destination) && !acceptsUnicast(state, iface, destination)) {
+    stats.rxNotForUs++;
+    return;
+  }
+  if (iface.carpChildren.length > 0) deliverToCarpChild(state, iface, frame, destination);
+  arpIntr(state, iface, frame, ETHERNET_HEADER_LEN);
+}
+
+/** Whether `iface` receives unicast to `destination`: its MAC, its bridge's, a CARP child's. */
+function acceptsUnicast(state: EngineState, iface: Interface, destination: Mac): boolean {
+  if (destination === iface.mac) return true;
+  const bridge = state.interfaces.bridgeOf(iface);
+  if (bridge && destination === bridge.mac) return true;
+  for (const child of iface.carpChildren) {
+    if (state.interfaces.get(child)?.mac === destination) return true;
+  }
+  return false;
+}
+
+/**
+ * carp_input's share of a frame on a CARP parent: a master CARP interface receives the ARP
+ * frames that target one of its addresses (the seed then drops the parent's own copy, l.896).
+ */
+function deliverToCarpChild(
+  state: EngineState,
+  parent: Interface,
+  frame: Uint8Array,
+  destination: Mac,
+): void {
+  const offset = ETHERNET_HEADER_LEN;
+  if (
+    frame.length < offset + ARP_ETHER_IPV4_LEN ||
+    frame[offset + 4] !== 6 ||
+    frame[offset + 5] !== 4
+  ) {
+    return;
+  }
+  const targetIp = readIpv4(frame, offset + 24);
+  for (const childIndex of parent.carpChildren) {
+    const child = state.interfaces.get(childIndex);
+    if (!child?.up || child.carpState !== 'master') continue;
+    if (isGroupMac(destination) || destination === child.mac) {
+      if (child.addresses.some((a) => a.address === targetIp)) {
+        arpIntr(state, child, frame, offset);
+        return;
+      }
+    }
+  }
+}
+
+/** arpintr: the checks common to every protocol, then the IPv4 handler. */
+function arpIntr(state: EngineState, ifp: Interface, bytes: Uint8Array, offset: number): void {
+  const { stats } = state;
+  stats.received++;
+  const length = bytes.length - offset;
+  if (length < ARP_FIXED_HEADER_LEN) {
+    state.log('err', LogText.runtPullupFailed());
+    stats.rxRuntHeader++;
+    return;
+  }
+  const hardwareType = (bytes[offset]! << 8) | bytes[offset + 1]!;
+  if (hardwareType !== ArpHardware.Ethernet && hardwareType !== ArpHardware.Ieee802) {
+    state.log('err', LogText.unknownHardware(hardwareType));
+    stats.rxUnknownHardware++;
+    return;
+  }
+  const hardwareLen = bytes[offset + 4]!;
+  const protocolLen = bytes[offset + 5]!;
+  if (length < arpPacketLength(hardwareLen, protocolLen)) {
+    state.log('err', LogText.runt());
+    stats.rxRuntAddresses++;
+    return;
+  }
+  if (((bytes[offset + 2]! << 8) | bytes[offset + 3]!) !== ARP_PROTOCOL_IPV4) {
+    stats.rxNotIpv4++; // the seed frees it without a word (l.616)
+    return;
+  }
+  inArpInput(state, ifp, bytes, offset, hardwareType, hardwareLen, protocolLen);
+}
+
+/** in_arpinput: find which of our addresses the frame concerns, learn, then reply. */
+function inArpInput(
+  state: EngineState,
+  receivedOn: Interface,
+  bytes: Uint8Array,
+  offset: number,
+  hardwareType: number,
+  hardwareLen: number,
+  protocolLen: number,
+): void {
+  const { stats, interfaces, config } = state;
+  if (bytes.length - offset < ARP_ETHER_IPV4_LEN) {
+    state.log('err', LogText.inArpRunt());
+    stats.rxRuntInet++;
+    return;
+  }
+  // Differs from if_ether.c: the seed reads four bytes of ar_spa/ar_tpa whatever ar_pln says,
+  // reading the wrong bytes (or past the packet) when it is not 4. Such frames are dropped.
+  if (protocolLen !== 4) {
+    stats.rxBadProtocolLength++;
+    return;
+  }
+  const operation = (bytes[offset + 6]! << 8) | bytes[offset + 7]!;
+  if (operation === ArpOp.Request) stats.rxrequests++;
+  else if (operation === ArpOp.Reply) stats.rxreplies++;
+  const shaOffset = offset + ARP_FIXED_HEADER_LEN;
+  const senderIp = readIpv4(bytes, shaOffset + hardwareLen);
+  let targetIp = readIpv4(bytes, shaOffset + 2 * hardwareLen + 4);
+
+  // Which of our addresses (myaddr) and which interface (ifp) the frame is about.
+  let ifp = receivedOn;
+  let myAddress: Ipv4 | undefined;
+
+  // (0) The target against CARP addresses: only a master answers (carp_iamatch).
+  for (const ia of interfaces.ownersOf(targetIp)) {
+    if (ia.kind !== 'carp') continue;
+    const isParent = ia.carpParent === receivedOn.index;
+    if ((isParent || ia === receivedOn) && ia.up && ia.carpState === 'master') {
+      if (isParent) {
+        // The CARP interface answers; this is the copy the parent also received.
+        stats.rxCarpParentCopy++;
+        return;
+      }
+      myAddress = targetIp;
+      break;
+    }
+  }
+  // (1) The target, then (2) the sender, against our addresses on this interface or bridge.
+  if (myAddress === undefined) {
+    const target = matchLocal(state, receivedOn, targetIp, true);
+    if (target) {
+      ifp = target;
+      myAddress = targetIp;
+    }
+  }
+  if (myAddress === undefined) {
+    const sender = matchLocal(state, receivedOn, senderIp, false);
+    if (sender) {
+      ifp = sender;
+      myAddress = senderIp;
+    }
+  }
+  // No match: the receiving interface's first address stands in for the rest.
+  if (myAddress === undefined) {
+    const first = receivedOn.addresses[0];
+    if (!first) {
+      stats.rxNoAddress++;
+      return;
+    }
+    myAddress = first.address;
+  }
+
+  const ownMac = ifp.mac; // enaddr
+  const senderMac = readMac(bytes, shaOffset); // the seed compares if_addrlen bytes of ar_sha
+  const senderHardware = bytes.subarray(shaOffset, shaOffset + hardwareLen);
+  if (senderMac === ownMac) {
+    stats.rxFromMe++; // it's from me, ignore it
+    return;
+  }
+  if (senderMac === MAC_BROADCAST) {
+    state.log('err', LogText.broadcastSender(senderIp));
+    stats.rxBroadcastSender++;
+    return;
+  }
+  let learn = true;
+  if (senderIp === myAddress && myAddress !== IPV4_ANY) {
+    state.log(
+      'err',
+      LogText.usingMyIp(bytes.subarray(shaOffset, shaOffset + IF_ADDR_LEN), senderIp),
+    );
+    stats.dupips++;
+    targetIp = myAddress; // defend: answer as if asked for it
+    learn = false;
+  } else if (ifp.staticarp) {
+    learn = false; // IFF_STATICARP: never learn, still reply
+  } else if (config.restricted_match && targetIp !== myAddress) {
+    stats.rxRestricted++;
+    return;
+  }
+  if (learn) {
+    updateEntry(
+      state,
+      ifp,
+      senderIp,
+      senderMac,
+      senderHardware,
+      hardwareLen,
+      targetIp === myAddress,
+    );
+  }
+
+  // reply:
+  if (operation !== ArpOp.Request) return;
+  let replyMac: Mac;
+  if (targetIp === myAddress) {
+    replyMac = ownMac; // I am the target
+  } else {
+    const published = state.table.published(targetIp);
+    if (published && published.mac !== NO_MAC) {
+      replyMac = published.mac;
+    } else {
+      if (!config.proxyall) {
+        stats.rxNotOurs++;
+        return;
+      }
+      const outIf = routeInterface(state, targetIp);
+      // Don't proxy for nodes on the interface the request came in on, or we'd fight over
+      // who claims what Ethernet address (l.1071).
+      if (outIf === undefined || outIf === ifp.index) {
+        stats.rxNotOurs++;
+        return;
+      }
+      replyMac = ownMac;
+    }
+  }
+  // Differs from if_ether.c: the seed copies ar_hln bytes of our 6-byte address into a reply
+  // shaped like the request; netarp only answers requests whose hln is the interface's.
+  if (hardwareLen !== IF_ADDR_LEN) {
+    stats.rxUnanswerableLength++;
+    return;
+  }
+  // The reply goes back to the requester's hardware address with the fields swapped.
+  state.sendArp(ifp, senderMac, ArpOp.Reply, hardwareType, replyMac, targetIp, senderMac, senderIp);
+  stats.txreplies++;
+}
+
+/**
+ * Steps (1) and (2) of in_arpinput: whether `ip` is one of our (non-CARP, for the target)
+ * addresses on the receiving interface, or on an interface sharing a bridge with it. Returns
+ * the interface to continue with (the bridge, when the receiving port is a member), else undefined.
+ */
+function matchLocal(
+  state: EngineState,
+  receivedOn: Interface,
+  ip: Ipv4,
+  skipCarp: boolean,
+): Interface | undefined {
+  const { interfaces } = state;
+  for (const owner of interfaces.ownersOf(ip)) {
+    if (skipCarp && owner.kind === 'carp') continue;
+    if (receivedOn.bridge >= 0 && owner.bridge === receivedOn.bridge) {
+      return interfaces.get(receivedOn.bridge); // same bridge: answer as the bridge
+    }
+    if (owner.bridge >= 0 && owner.bridge === receivedOn.index) return receivedOn;
+    if (receivedOn.bridge >= 0 && receivedOn.bridge === owner.index) return receivedOn;
+    if (owner === receivedOn) return receivedOn;
+  }
+  return undefined;
+}
+
+/** The interface index a route to `ip` leaves by (rtpurelookup's rt_ifp), or undefined. */
+function routeInterface(state: EngineState, ip: Ipv4): number | undefined {
+  const route = state.routes.lookup(ip);
+  if (!route) return undefined;
+  if (route.kind !== 'gateway') return route.iface.index;
+  const gateway = state.routes.lookup(route.gateway);
+  return gateway && gateway.kind !== 'gateway' ? gateway.iface.index : undefined;
+}
+
+/**
+ * arp_update_oncpu: merge the sender into its entry (RFC 826: "if the pair <protocol type,
+ * sender protocol address> is already in my translation table, update the sender hardware
+ * address"), creating the entry only when we were the target ("if I am the target ... add").
+ */
+function updateEntry(
+  state: EngineState,
+  receivedOn: Interface,
+  senderIp: Ipv4,
+  senderMac: Mac,
+  senderHardware: Uint8Array,
+  hardwareLen: number,
+  create: boolean,
+): void {
+  const { stats, config, interfaces } = state;
+  let entry = state.table.host(senderIp);
+  if (!entry) {
+    if (!create) return;
+    const route = state.routes.lookup(senderIp);
+    if (!route) return;
+    if (route.kind === 'gateway') {
+      state.log('debug', LogText.lookupFailed(senderIp, 'host is not on local network'));
+      return;
+    }
+    const sourceIp =
+      route.kind === 'connected' ? route.address.address : (route.iface.addresses[0]?.address ?? 0);
+    entry = state.createEntry(senderIp, route.iface, sourceIp, 'learned');
+  }
+  let ifp = receivedOn;
+  if (entry.ifIndex !== ifp.index) {
+    // Arriving on another interface is an error unless bridging relates the two (l.686).
+    const entryIf = interfaces.get(entry.ifIndex);
+    let moveTo: Interface | undefined;
+    if (entryIf) {
+      if (ifp.bridge >= 0 && entryIf.bridge === ifp.bridge) moveTo = interfaces.get(ifp.bridge);
+      else if (entryIf.bridge >= 0 && entryIf.bridge === ifp.index) moveTo = ifp;
+      else if (ifp.bridge >= 0 && ifp.bridge === entryIf.index) moveTo = entryIf;
+    }
+    const level = config.log_arp_wrong_iface;
+    if ((level === 1 && !moveTo) || level === 2) {
+      state.log(
+        'err',
+        LogText.wrongInterface(
+          senderIp,
+          entryIf?.name ?? '?',
+          senderHardware.subarray(0, IF_ADDR_LEN),
+          ifp.name,
+        ),
+      );
+    }
+    if (!moveTo) {
+      stats.rxWrongInterface++;
+      return;
+    }
+    entry.ifIndex = moveTo.index;
+    ifp = moveTo;
+  }
+  const sha6 =
+    senderHardware.length >= IF_ADDR_LEN ? senderHardware.subarray(0, IF_ADDR_LEN) : senderHardware;
+  let moved = false;
+  if (entry.mac !== NO_MAC && senderMac !== entry.mac) {
+    if (entry.expire !== PERMANENT) {
+      if (config.log_arp_movements) {
+        state.log('info', LogText.moved(senderIp, entry.mac, sha6, ifp.name));
+      }
+      moved = true;
+    } else {
+      if (config.log_arp_permanent_modify) {
+        state.log('err', LogText.permanentModify(sha6, senderIp, ifp.name));
+      }
+      stats.rxPermanentModify++;
+      return;
+    }
+  }
+  // Sanity checks of the address length (l.763 and l.769).
+  if (entry.mac !== NO_MAC && hardwareLen !== IF_ADDR_LEN) {
+    state.log('warning', LogText.newAddrLen(sha6, hardwareLen, IF_ADDR_LEN));
+  }
+  if (hardwareLen !== IF_ADDR_LEN) {
+    state.log('warning', LogText.addrLenIgnored(sha6, hardwareLen, IF_ADDR_LEN));
+    stats.rxAddressLength++;
+    return;
+  }
+  const wasUnresolved = entry.mac === NO_MAC;
+  entry.mac = senderMac;
+  if (entry.expire !== PERMANENT) entry.expire = state.nowSec + config.max_age;
+  entry.reject = false;
+  entry.asked = 0;
+  entry.preempt = config.maxtries;
+  if (moved) state.report('change', entry, 'moved');
+  else if (wasUnresolved) state.report('resolve', entry, 'learned');
+  state.deliverHeld(entry);
+}

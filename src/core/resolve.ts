@@ -1,0 +1,186 @@
+/**
+ * arpresolve (with the parts of ip_output and rt_llroute it relies on): turn a destination
+ * into the Ethernet address to send to, holding the packet while a request is out.
+ *
+ * RFC 1122 section 2.3.2.1: a host must not flood a silent neighbour with requests; the seed
+ * sends at most one per second per entry, and after `maxtries` of them declares the host down
+ * for `host_down_time` seconds (RTF_REJECT), during which sends fail at once.
+ */
+import {
+  IPV4_BROADCAST,
+  type Ipv4,
+  isMulticastIpv4,
+  MAC_BROADCAST,
+  type Mac,
+  multicastMac,
+} from '../wire/addr.ts';
+import { type Entry, NO_MAC, PERMANENT } from './entry.ts';
+import { LogText } from './events.ts';
+import { type Interface, isSubnetBroadcast } from './iface.ts';
+import type { EngineState } from './state.ts';
+
+/** Why a send failed (the errno the kernel would return, as text). */
+export type ResolveFailure =
+  | 'no route to host' // EHOSTUNREACH: no route, or the gateway is down
+  | 'host is down' // EHOSTDOWN: the destination's entry is down (RTF_REJECT)
+  | 'host is not on local network' // arplookup: the next hop is itself behind a gateway
+  | 'network is down' // ENETDOWN: the interface is down
+  | 'interface does not ARP'; // IFF_NOARP / IFF_STATICARP and no entry
+
+/** What `resolve` decided for one packet. */
+export type ResolveResult =
+  | { readonly kind: 'resolved'; readonly ifIndex: number; readonly mac: Mac; readonly source: Mac }
+  | { readonly kind: 'local'; readonly ifIndex: number }
+  | { readonly kind: 'held'; readonly ifIndex: number; readonly nextHop: Ipv4 }
+  | { readonly kind: 'failed'; readonly reason: ResolveFailure };
+
+/**
+ * Resolves `destination` for `packet` (the IPv4 packet, kept if it must wait). `viaIfIndex`
+ * names the outgoing interface for broadcast and multicast without a route (IP_MULTICAST_IF).
+ */
+export function resolveDestination(
+  state: EngineState,
+  destination: Ipv4,
+  packet: Uint8Array,
+  viaIfIndex: number,
+): ResolveResult {
+  const { stats, interfaces, routes } = state;
+  // ip_output: find the interface and the next hop.
+  let iface: Interface | undefined;
+  let nextHop = destination;
+  let viaGateway = false;
+  const route = routes.lookup(destination);
+  if (viaIfIndex >= 0) {
+    iface = interfaces.get(viaIfIndex);
+  } else if (route) {
+    if (route.kind === 'gateway') {
+      viaGateway = true;
+      nextHop = route.gateway;
+      const gatewayRoute = routes.lookup(nextHop);
+      if (!gatewayRoute) {
+        stats.resolveUnreachable++;
+        return { kind: 'failed', reason: 'no route to host' };
+      }
+      if (gatewayRoute.kind === 'gateway') {
+        // arplookup finds a route through a gateway for the next hop (l.1189), then
+        // arpresolve gives up on the packet (l.506).
+        state.log('debug', LogText.lookupFailed(destination, 'host is not on local network'));
+        state.log('debug', LogText.cantAllocate(destination, false, true));
+        stats.resolveUnreachable++;
+        return { kind: 'failed', reason: 'host is not on local network' };
+      }
+      iface = gatewayRoute.iface;
+    } else {
+      iface = route.iface;
+    }
+  }
+  if (!iface) {
+    stats.resolveUnreachable++;
+    return { kind: 'failed', reason: 'no route to host' };
+  }
+  if (!iface.up) {
+    stats.resolveUnreachable++;
+    return { kind: 'failed', reason: 'network is down' };
+  }
+  // M_BCAST and M_MCAST: no ARP (arpresolve l.484-491).
+  if (
+    destination === IPV4_BROADCAST ||
+    iface.addresses.some((a) => isSubnetBroadcast(a, destination))
+  ) {
+    return { kind: 'resolved', ifIndex: iface.index, mac: MAC_BROADCAST, source: iface.mac };
+  }
+  if (isMulticastIpv4(destination)) {
+    return {
+      kind: 'resolved',
+      ifIndex: iface.index,
+      mac: multicastMac(destination),
+      source: iface.mac,
+    };
+  }
+
+  let entry = state.table.host(nextHop);
+  if (entry?.isLocal) {
+    // Our own address: looped back when useloopback, else sent out with our MAC (l.306).
+    if (state.config.useloopback) return { kind: 'local', ifIndex: entry.ifIndex };
+    return { kind: 'resolved', ifIndex: entry.ifIndex, mac: entry.mac, source: iface.mac };
+  }
+  if (entry) {
+    // rt_llroute: a down entry refuses sends until its window ends.
+    if (entry.reject && state.nowSec < entry.expire) {
+      stats.resolveHostDown++;
+      return { kind: 'failed', reason: viaGateway ? 'no route to host' : 'host is down' };
+    }
+    iface = interfaces.get(entry.ifIndex) ?? iface;
+  } else {
+    const sourceIp = sourceAddressFor(iface, nextHop);
+    entry = state.createEntry(nextHop, iface, sourceIp, 'resolve');
+  }
+  return arpResolve(state, iface, entry, packet);
+}
+
+/** The interface address covering `ip` (rt_ifa), else the interface's first address. */
+function sourceAddressFor(iface: Interface, ip: Ipv4): Ipv4 {
+  let best = iface.addresses[0];
+  for (const address of iface.addresses) {
+    if (((address.address ^ ip) & address.mask) === 0) {
+      if (
+        !best ||
+        address.prefixLength > best.prefixLength ||
+        ((best.address ^ ip) & best.mask) !== 0
+      ) {
+        best = address;
+      }
+    }
+  }
+  return best?.address ?? 0;
+}
+
+/** arpresolve proper, from the entry on (l.512). */
+function arpResolve(
+  state: EngineState,
+  iface: Interface,
+  entry: Entry,
+  packet: Uint8Array,
+): ResolveResult {
+  const { config, stats } = state;
+  const now = state.nowSec;
+  if (entry.expire > now && entry.mac !== NO_MAC) {
+    // Resolved. If it expires within `preempt` seconds, ask again ahead of time (la_preempt).
+    if (entry.expire !== PERMANENT && now + entry.preempt > entry.expire) {
+      state.sendRequest(iface, entry.sourceIp, entry.ip);
+      entry.preempt--;
+    }
+    return { kind: 'resolved', ifIndex: iface.index, mac: entry.mac, source: iface.mac };
+  }
+  // If ARP is disabled or static on this interface, stop (l.542).
+  if (iface.noarp || iface.staticarp) {
+    stats.resolveNoArp++;
+    return { kind: 'failed', reason: 'interface does not ARP' };
+  }
+  // Hold the packet: with the seed's maxhold of 1 the newest replaces the held one (l.551).
+  if (!entry.held) entry.held = [];
+  entry.held.push(packet);
+  if (entry.held.length > config.maxhold) {
+    entry.held.shift();
+    stats.dropped++;
+  }
+  if (entry.expire !== PERMANENT || (entry.isStatic && entry.mac === NO_MAC)) {
+    entry.reject = false;
+    // At most one request a second: a new one only when none went out this second.
+    if (entry.asked === 0 || entry.expire !== now) {
+      entry.expire = now;
+      if (entry.asked++ < config.maxtries) {
+        state.sendRequest(iface, entry.sourceIp, entry.ip);
+      } else {
+        // Give up for host_down_time seconds (RTF_REJECT).
+        entry.reject = true;
+        entry.expire += config.host_down_time;
+        entry.asked = 0;
+        entry.preempt = config.maxtries;
+        stats.hostDown++;
+        state.report('miss', entry, 'maxtries');
+      }
+    }
+  }
+  return { kind: 'held', ifIndex: iface.index, nextHop: entry.ip };
+}

@@ -1,0 +1,110 @@
+/**
+ * The routes ARP consults: connected routes (one per interface address: the cloning route
+ * if_ether.c's entries are cloned from) and static routes via a gateway or out an interface.
+ * Longest prefix wins; on a tie a connected route beats a static one. `rt_llroute` and
+ * `rtpurelookup` of the seed both become `lookup`.
+ */
+import { formatCidr, type Ipv4, type Ipv4Cidr, prefixMask } from '../wire/addr.ts';
+import { NetarpError } from './errors.ts';
+import type { Interface, InterfaceAddress, InterfaceTable } from './iface.ts';
+import { covers } from './iface.ts';
+
+/** A static route (route add). */
+export interface StaticRoute {
+  readonly destination: Ipv4;
+  readonly prefixLength: number;
+  readonly mask: number;
+  /** Next hop (RTF_GATEWAY), or undefined for an interface route. */
+  readonly gateway: Ipv4 | undefined;
+  /** For an interface route (route add -interface): the interface index. */
+  readonly ifIndex: number;
+}
+
+/** What a lookup found. */
+export type RouteMatch =
+  | { readonly kind: 'connected'; readonly iface: Interface; readonly address: InterfaceAddress }
+  | { readonly kind: 'gateway'; readonly gateway: Ipv4; readonly route: StaticRoute }
+  | { readonly kind: 'interface'; readonly iface: Interface; readonly route: StaticRoute };
+
+/** Static routes plus the connected routes derived from the interfaces. */
+export class RouteTable {
+  private readonly routes: StaticRoute[] = [];
+  /** Gateways of static routes: their entries count as referenced (rt_gwroute holds them). */
+  private readonly gatewayRefs = new Map<Ipv4, number>();
+
+  constructor(private readonly interfaces: InterfaceTable) {}
+
+  /** Adds a route via `gateway` or out `ifIndex`; throws EEXIST on a duplicate prefix. */
+  add(prefix: Ipv4Cidr, next: { gateway: Ipv4 } | { ifIndex: number }): StaticRoute {
+    const mask = prefixMask(prefix.prefixLength);
+    const destination = (prefix.address & mask) >>> 0;
+    if (this.find(destination, prefix.prefixLength)) {
+      throw new NetarpError('EEXIST', `route ${formatCidr(prefix)} exists`);
+    }
+    const route: StaticRoute = {
+      destination,
+      prefixLength: prefix.prefixLength,
+      mask,
+      gateway: 'gateway' in next ? next.gateway : undefined,
+      ifIndex: 'ifIndex' in next ? next.ifIndex : -1,
+    };
+    this.routes.push(route);
+    this.routes.sort((a, b) => b.prefixLength - a.prefixLength);
+    if (route.gateway !== undefined) {
+      this.gatewayRefs.set(route.gateway, (this.gatewayRefs.get(route.gateway) ?? 0) + 1);
+    }
+    return route;
+  }
+
+  /** Removes the route for exactly this prefix; returns whether there was one. */
+  remove(prefix: Ipv4Cidr): boolean {
+    const mask = prefixMask(prefix.prefixLength);
+    const route = this.find((prefix.address & mask) >>> 0, prefix.prefixLength);
+    if (!route) return false;
+    this.routes.splice(this.routes.indexOf(route), 1);
+    if (route.gateway !== undefined) {
+      const refs = (this.gatewayRefs.get(route.gateway) ?? 1) - 1;
+      if (refs === 0) this.gatewayRefs.delete(route.gateway);
+      else this.gatewayRefs.set(route.gateway, refs);
+    }
+    return true;
+  }
+
+  /** All static routes, longest prefix first. */
+  all(): readonly StaticRoute[] {
+    return this.routes;
+  }
+
+  /** Whether a static route uses `ip` as its gateway (the entry is "referenced"). */
+  isGatewayReferenced(ip: Ipv4): boolean {
+    return this.gatewayRefs.has(ip);
+  }
+
+  /** Longest-prefix match for `ip`, connected routes winning ties; undefined if none. */
+  lookup(ip: Ipv4): RouteMatch | undefined {
+    let best: RouteMatch | undefined;
+    let bestLength = -1;
+    for (const iface of this.interfaces.all()) {
+      for (const address of iface.addresses) {
+        if (address.prefixLength > bestLength && covers(address, ip)) {
+          best = { kind: 'connected', iface, address };
+          bestLength = address.prefixLength;
+        }
+      }
+    }
+    for (const route of this.routes) {
+      if (route.prefixLength <= bestLength) break;
+      if (((route.destination ^ ip) & route.mask) !== 0) continue;
+      if (route.gateway !== undefined) return { kind: 'gateway', gateway: route.gateway, route };
+      const iface = this.interfaces.get(route.ifIndex);
+      if (iface) return { kind: 'interface', iface, route };
+    }
+    return best;
+  }
+
+  private find(destination: Ipv4, prefixLength: number): StaticRoute | undefined {
+    return this.routes.find(
+      (r) => r.destination === destination && r.prefixLength === prefixLength,
+    );
+  }
+}
