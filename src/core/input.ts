@@ -51,6 +51,11 @@ export function etherInput(state: EngineState, iface: Interface, frame: Uint8Arr
     stats.rxNotForUs++;
     return;
   }
+  // ether_demux, not if_ether.c: "Discard packet if ARP is disabled on interface".
+  if (iface.noarp) {
+    stats.rxNoArp++;
+    return;
+  }
   if (iface.carpChildren.length > 0) deliverToCarpChild(state, iface, frame, destination);
   arpIntr(state, iface, frame, ETHERNET_HEADER_LEN);
 }
@@ -227,9 +232,12 @@ function inArpInput(
     return;
   }
   if (learn) {
+    // arp_update_oncpu works from m_pkthdr.rcvif, the port that heard the frame, not the
+    // bridge step (1) may have switched `ifp` to (l.676), so that its wrong-interface check
+    // and log name the receiving port.
     updateEntry(
       state,
-      ifp,
+      receivedOn,
       senderIp,
       senderMac,
       senderHardware,

@@ -63,9 +63,10 @@ export function resolveDestination(
       }
       if (gatewayRoute.kind === 'gateway') {
         // arplookup finds a route through a gateway for the next hop (l.1189), then
-        // arpresolve gives up on the packet (l.506).
-        state.log('debug', LogText.lookupFailed(destination, 'host is not on local network'));
-        state.log('debug', LogText.cantAllocate(destination, false, true));
+        // arpresolve gives up on the packet (l.506). Both log the next hop: ip_output hands
+        // ether_output the route's gateway as `dst`, and that is what arpresolve looks up.
+        state.log('debug', LogText.lookupFailed(nextHop, 'host is not on local network'));
+        state.log('debug', LogText.cantAllocate(nextHop, false, true));
         stats.resolveUnreachable++;
         return { kind: 'failed', reason: 'host is not on local network' };
       }

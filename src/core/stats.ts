@@ -29,6 +29,8 @@ export interface ArpStats {
   rxNotForUs: number;
   /** Not an ARP EtherType (the engine only takes ARP frames). */
   rxNotArp: number;
+  /** Received on an IFF_NOARP interface (ether_demux discards ARP there). */
+  rxNoArp: number;
   /** Shorter than an Ethernet header. */
   rxRuntEthernet: number;
   /** Shorter than the fixed ARP header (arpintr's first runt check). */
@@ -90,6 +92,7 @@ export function makeStats(): ArpStats {
     dupips: 0,
     rxNotForUs: 0,
     rxNotArp: 0,
+    rxNoArp: 0,
     rxRuntEthernet: 0,
     rxRuntHeader: 0,
     rxUnknownHardware: 0,
