@@ -1,0 +1,56 @@
+/**
+ * The Link: an Ethernet segment as the runtime sees it. A driver moves whole Ethernet II
+ * frames (no FCS) in and out and nothing else: no ARP, no addresses, no clock. The in-memory
+ * hub, VXLAN over UDP and the pcap tee all implement it, so the runtime and the tests treat
+ * them alike.
+ */
+
+/** Receives a frame. The bytes are valid only during the call and must not be modified. */
+export type FrameHandler = (frame: Uint8Array) => void;
+
+/** Receives an I/O error the link survived (it keeps running unless closed). */
+export type LinkErrorHandler = (error: LinkError) => void;
+
+/** An Ethernet link. */
+export interface Link {
+  /** A name for logs and errors ("vxlan 198.18.0.1:4789 vni 42"). */
+  readonly name: string;
+  /**
+   * Puts a frame on the link. The link copies it (or hands it to the kernel) before
+   * returning, so the caller may reuse the buffer at once. Never throws for I/O: a failed
+   * send is counted and reported through `onError`; a send after `close` is dropped.
+   */
+  send(frame: Uint8Array): void;
+  /**
+   * Sets the handler for received frames, replacing the previous one. Frames are delivered
+   * asynchronously, never from inside `send`, so a handler may send without re-entering itself.
+   */
+  onFrame(handler: FrameHandler): void;
+  /** Sets the handler for I/O errors, replacing the previous one. Errors never throw. */
+  onError(handler: LinkErrorHandler): void;
+  /** Stops sending and receiving and releases the link's resources; idempotent. */
+  close(): Promise<void>;
+}
+
+/** What went wrong in a link: bad options (thrown) or I/O (reported through `onError`). */
+export type LinkErrorCode =
+  | 'EINVAL' // an option out of range or malformed (thrown when the link is opened)
+  | 'EIO'; // a send, receive or write failed (reported, never thrown)
+
+/** An error with a machine-readable `code`, naming the link and, for I/O, the cause. */
+export class LinkError extends Error {
+  constructor(
+    readonly code: LinkErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'LinkError';
+  }
+}
+
+/** Wraps whatever a Node API threw or emitted as an `EIO` LinkError for `link`. */
+export function ioError(linkName: string, what: string, cause: unknown): LinkError {
+  const detail = cause instanceof Error ? cause.message : String(cause);
+  return new LinkError('EIO', `${linkName}: ${what}: ${detail}`, { cause });
+}
