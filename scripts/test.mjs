@@ -2,7 +2,7 @@
 // The one test command (`npm test`): lint, type-check (the whole tree, then the pure
 // core with no Node types), then every *.test.ts under src/ and test/ through node:test.
 // Node 20's test runner does not expand globs, so the files are listed here.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,10 +47,35 @@ if (files.length === 0) {
   process.stdout.write('no test files found\n');
   process.exit(1);
 }
-run(`tests (${files.length} files)`, process.execPath, [
-  '--import',
-  'tsx',
-  '--test',
-  '--test-reporter=spec',
-  ...files,
-]);
+// The tests run with their output passed through and scanned, so that the skipped suites
+// (real-network suites without root, say) are listed again at the very end with their reasons.
+process.stdout.write(`\n== tests (${files.length} files)\n`);
+const child = spawn(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-reporter=spec', ...files],
+  {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  },
+);
+const skipped = new Set();
+let pending = '';
+child.stdout.on('data', (chunk) => {
+  process.stdout.write(chunk);
+  pending += chunk.toString('utf8');
+  const lines = pending.split('\n');
+  pending = lines.pop() ?? '';
+  for (const line of lines) {
+    const match = /^\s*﹣ (.*?) \([0-9.]+m?s\) # (.*)$/.exec(line);
+    if (match) skipped.add(`${match[1]}: ${match[2]}`);
+  }
+});
+child.on('close', (code, signal) => {
+  if (skipped.size > 0) {
+    process.stdout.write(`\nSkipped (${skipped.size}), and why:\n`);
+    for (const line of skipped) process.stdout.write(`  - ${line}\n`);
+  } else {
+    process.stdout.write('\nNo test was skipped: the real-network suites ran.\n');
+  }
+  process.exit(code ?? (signal ? 1 : 0));
+});
