@@ -7,6 +7,7 @@ import { type EntryInfo, formatArpLine } from '../core/admin.ts';
 import type { EngineEvent } from '../core/events.ts';
 import type { ArpStats } from '../core/stats.ts';
 import { describeFrame } from '../wire/format.ts';
+import type { TraceRecord } from './world.ts';
 
 /** What a send came to (the engine's ResolveResult with names instead of indices). */
 export type SendResult =
@@ -15,36 +16,19 @@ export type SendResult =
   | { readonly kind: 'held'; readonly ifName: string; readonly nextHop: string }
   | { readonly kind: 'failed'; readonly reason: string };
 
-/** One record of a run. `time` is virtual milliseconds. */
+/**
+ * One record of a run. `time` is virtual milliseconds. The world's records (frames, losses,
+ * events, receptions) are kept as they are; sends carry names instead of interface indices,
+ * and the runner adds operator commands, notes, tables and counters.
+ */
 export type SimRecord =
-  | {
-      readonly kind: 'frame';
-      readonly time: number;
-      readonly segment: string;
-      /** "host/ifname", or the station's name for injected frames. */
-      readonly from: string;
-      readonly frame: Uint8Array;
-    }
-  | { readonly kind: 'lost'; readonly time: number; readonly segment: string; readonly to: string }
-  | {
-      readonly kind: 'event';
-      readonly time: number;
-      readonly host: string;
-      readonly event: EngineEvent;
-    }
+  | Exclude<TraceRecord, { readonly kind: 'send' }>
   | {
       readonly kind: 'send';
       readonly time: number;
       readonly host: string;
       readonly destination: string;
       readonly result: SendResult;
-    }
-  | {
-      readonly kind: 'receive';
-      readonly time: number;
-      readonly host: string;
-      readonly ifName: string;
-      readonly what: string;
     }
   | {
       /** An operator command of the timeline (arp, address, link, sysctl, carp, route). */
