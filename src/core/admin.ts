@@ -85,12 +85,16 @@ export function addStaticEntry(state: EngineState, spec: StaticEntrySpec): Entry
   entry.reject = false;
   entry.asked = 0;
   entry.preempt = state.config.maxtries;
+  entry.requestOutstanding = false;
+  entry.macSetAt = state.nowMs;
   if (!existing) {
     map.set(spec.ip, entry);
     state.report('add', entry, 'admin');
   } else if (changed) {
     state.report('change', entry, 'admin');
   }
+  // Static now: off the eviction lists, counted against no cap.
+  state.relist(entry);
   // Packets waiting for this address can go now.
   state.deliverHeld(entry);
   // RTF_ANNOUNCE: a published entry is announced with its MAC (arp_rtrequest, l.238).

@@ -34,6 +34,52 @@ export interface ArpConfig {
    * net.link.ether.inet.maxhold; the default 1 is the seed's single la_hold mbuf.
    */
   maxhold: number;
+
+  // --- netarp's limits and defences (none in the seed; see docs/security.md) -------------
+  /**
+   * Dynamic entries at most; creating one more evicts the least recently used (idle first,
+   * then holding packets, then gateways). Linux net.ipv4.neigh.default.gc_thresh3 is 1024 and
+   * gVisor's neighbour cache 512; netarp's default is far above any segment the seed served,
+   * so that only a flood reaches it.
+   */
+  max_entries: number;
+  /**
+   * Unresolved dynamic entries (each holding packets) at most; one more evicts the oldest.
+   * 1024 is Linux's gc_thresh3 for a whole table: far more destinations than a host waits on
+   * at once, and it bounds held packets at defaults to 1024 of them (64 MiB at the largest
+   * IPv4 size), where the table's cap alone would allow 64 times as many.
+   */
+  max_incomplete: number;
+  /** Requests sent per second engine-wide (a token bucket, burst one second); 0: unlimited. */
+  max_requests_per_sec: number;
+  /**
+   * Bytes held per unresolved entry (the newest packet is always kept); 0: unlimited. The
+   * default is Linux's net.ipv4.neigh.default.unres_qlen_bytes (SK_WMEM_MAX, 212992).
+   */
+  maxhold_bytes: number;
+  /** Seconds a packet may stay held before it is dropped; 0: until the entry goes (the seed). */
+  hold_timeout: number;
+  /**
+   * Log lines per second per message kind; 0: unlimited (the seed logs every time). FreeBSD's
+   * net.link.ether.inet.max_log_per_second is 1, over all kinds.
+   */
+  log_ratelimit: number;
+  /**
+   * Milliseconds after an entry's MAC was set during which a different MAC is ignored (the
+   * first answer wins), except from a gratuitous ARP; 0: off. Linux's locktime, which counts
+   * in centiseconds (default 100, one second).
+   */
+  locktime: number;
+  /**
+   * Which unsolicited ARP may create or change entries: 0 any (the seed), 1 none (only replies
+   * to our own outstanding requests), 2 only from senders in a subnet of the receiving
+   * interface. Compare Linux's arp_accept.
+   */
+  accept: number;
+  /** 1: report new stations, changed addresses and flip flops (arpwatch); 0: off. */
+  arpwatch: number;
+  /** Seconds within which a return to the previous MAC is a flip flop; 0: ever (arpwatch). */
+  arpwatch_window: number;
 }
 
 /** The prefix every knob carries in its full sysctl name. */
@@ -53,6 +99,16 @@ export const DEFAULT_CONFIG: Readonly<ArpConfig> = Object.freeze({
   log_arp_movements: 1,
   log_arp_permanent_modify: 1,
   maxhold: 1,
+  max_entries: 65_536,
+  max_incomplete: 1024,
+  max_requests_per_sec: 0,
+  maxhold_bytes: 212_992,
+  hold_timeout: 0,
+  log_ratelimit: 0,
+  locktime: 0,
+  accept: 0,
+  arpwatch: 0,
+  arpwatch_window: 0,
 });
 
 /** Inclusive bounds of each knob and a one-line description (shown by `netarp sysctl -d`). */
@@ -91,6 +147,48 @@ export const CONFIG_SPEC: Readonly<
     description: 'Log arp replies from MACs different than the one in the permanent arp entry',
   },
   maxhold: { min: 1, max: 4096, description: 'packets held per unresolved entry' },
+  max_entries: { min: 1, max: 16_777_216, description: 'dynamic entries at most (LRU eviction)' },
+  max_incomplete: {
+    min: 1,
+    max: 16_777_216,
+    description: 'unresolved entries at most (the oldest is evicted)',
+  },
+  max_requests_per_sec: {
+    min: 0,
+    max: 1_000_000,
+    description: 'requests sent per second in all (0: unlimited)',
+  },
+  maxhold_bytes: {
+    min: 0,
+    max: 2_147_483_647,
+    description: 'bytes held per unresolved entry (0: unlimited)',
+  },
+  hold_timeout: {
+    min: 0,
+    max: 86_400,
+    description: 'seconds a packet may stay held (0: until the entry goes)',
+  },
+  log_ratelimit: {
+    min: 0,
+    max: 1_000_000,
+    description: 'log lines per second per kind (0: unlimited)',
+  },
+  locktime: {
+    min: 0,
+    max: 3_600_000,
+    description: 'milliseconds a new MAC locks an entry against another (0: off)',
+  },
+  accept: {
+    min: 0,
+    max: 2,
+    description: 'unsolicited ARP accepted: 0 any, 1 none, 2 same subnet only',
+  },
+  arpwatch: { min: 0, max: 1, description: 'Report new stations and flip flops' },
+  arpwatch_window: {
+    min: 0,
+    max: 31_536_000,
+    description: 'seconds within which a return to the previous MAC is a flip flop (0: ever)',
+  },
 };
 
 /** The knob names in a stable order. */

@@ -72,6 +72,7 @@ export class Engine {
     if (!Number.isFinite(now))
       throw new NetarpError('EINVAL', `now must be a finite number, got ${now}`);
     this.state.nowSec = Math.floor(now / 1000);
+    this.state.nowMs = now;
     this.state.sink = sink;
     return this.state;
   }
@@ -81,12 +82,18 @@ export class Engine {
     return this.collector.take();
   }
 
-  /** When `handleTimeout` next has work (milliseconds), or undefined when it has none. */
+  /**
+   * When `handleTimeout` next has work (milliseconds), or undefined when it has none: the next
+   * prune pass, or the moment the oldest held packet reaches `hold_timeout`.
+   */
   pollTimeout(): number | undefined {
-    return this.state.nextPruneAt;
+    const prune = this.state.nextPruneAt;
+    const held = this.state.holdDeadline();
+    if (held === undefined) return prune;
+    return prune === undefined ? held : Math.min(prune, held);
   }
 
-  /** Does the work due at `now`: the prune pass (arptimer). */
+  /** Does the work due at `now`: held packets past `hold_timeout`, the prune pass (arptimer). */
   handleTimeout(now: number): Output[] {
     this.handleTimeoutInto(now, this.collector);
     return this.collect();
@@ -95,6 +102,7 @@ export class Engine {
   /** `handleTimeout`, handing outputs to `sink`. */
   handleTimeoutInto(now: number, sink: OutputSink): void {
     const state = this.at(now, sink);
+    state.expireHeld(now);
     if (state.nextPruneAt === undefined || now < state.nextPruneAt) return;
     this.prune();
     state.nextPruneAt = now + state.config.prune_intvl * 1000;
@@ -116,6 +124,7 @@ export class Engine {
           entry.preempt = 0;
           entry.asked = 0;
           entry.reject = false;
+          state.relist(entry);
           if (hadMac) state.report('change', entry, 'expired');
           continue;
         }
@@ -267,14 +276,26 @@ export class Engine {
     const cidr = typeof prefix === 'string' ? parseCidr(prefix) : prefix;
     if ('gateway' in next) {
       const gateway = typeof next.gateway === 'string' ? parseIpv4(next.gateway) : next.gateway;
-      return this.state.routes.add(cidr, { gateway });
+      const route = this.state.routes.add(cidr, { gateway });
+      this.relistGateway(gateway);
+      return route;
     }
     return this.state.routes.add(cidr, { ifIndex: this.interfaceIndex(next.ifName) });
   }
 
   /** Removes the static route for exactly this prefix; returns whether there was one. */
   removeRoute(prefix: string | Ipv4Cidr): boolean {
-    return this.state.routes.remove(typeof prefix === 'string' ? parseCidr(prefix) : prefix);
+    const removed = this.state.routes.remove(
+      typeof prefix === 'string' ? parseCidr(prefix) : prefix,
+    );
+    if (removed?.gateway !== undefined) this.relistGateway(removed.gateway);
+    return removed !== undefined;
+  }
+
+  /** A route's gateway changed: its entry moves to or from the gateways' eviction list. */
+  private relistGateway(gateway: Ipv4): void {
+    const entry = this.state.table.hosts.get(gateway);
+    if (entry) this.state.relist(entry);
   }
 
   // --- the table (arp(8)) -----------------------------------------------------------------
@@ -321,10 +342,14 @@ export class Engine {
 
   // --- sysctl and counters ----------------------------------------------------------------
 
-  /** Sets a knob by short or full name; validated; takes effect at once. */
+  /**
+   * Sets a knob by short or full name; validated; takes effect at once. Lowered caps are
+   * enforced when the next entry is created; turning `arpwatch` off forgets its history.
+   */
   setSysctl(name: string, value: number): void {
     const key = configKeyOf(name);
     this.state.config[key] = validateConfigValue(key, value);
+    if (key === 'arpwatch' && value === 0) this.state.watch.clear();
   }
 
   /** Reads a knob by short or full name. */

@@ -30,6 +30,11 @@ export interface LogEvent {
   readonly kind: 'log';
   readonly level: LogLevel;
   readonly message: string;
+  /**
+   * Lines of the same kind suppressed by `log_ratelimit` since the last one let through;
+   * present only when some were (FreeBSD's ppsratecheck drops them without a word).
+   */
+  readonly suppressed?: number;
 }
 
 /** Anything the engine reports. */
@@ -53,9 +58,11 @@ export function routeEvent(
   };
 }
 
-/** Builds a log event. */
-export function logEvent(level: LogLevel, message: string): LogEvent {
-  return { kind: 'log', level, message };
+/** Builds a log event; `suppressed` is left out when 0. */
+export function logEvent(level: LogLevel, message: string, suppressed = 0): LogEvent {
+  return suppressed > 0
+    ? { kind: 'log', level, message, suppressed }
+    : { kind: 'log', level, message };
 }
 
 /** %*D of a hardware address with ':' between octets, for any length (hln may not be 6). */
@@ -69,7 +76,8 @@ function hexBytes(bytes: Uint8Array, separator: string): string {
 
 /**
  * The seed's log messages, one builder each, with the text of if_ether.c. The line number
- * in each comment is where the seed logs it.
+ * in each comment is where the seed logs it. The last few are netarp's own (the arpwatch
+ * report), worded as arpwatch(8) words them. Each builder is one kind for `log_ratelimit`.
  */
 export const LogText = {
   /** arpintr, l.588 */
@@ -109,4 +117,16 @@ export const LogText = {
     `arpresolve: can't allocate llinfo for ${formatIpv4(ip)}${haveEntry ? 'la' : ' '}${haveRoute ? 'rt' : ''}`,
   /** in_arpinput under DEBUG_PROXY, l.1082 */
   proxying: (ip: Ipv4): string => `arp: proxying for ${formatIpv4(ip)}`,
+  /** netarp's arpwatch: an address heard for the first time. */
+  newStation: (ip: Ipv4, mac: Mac, ifName: string): string =>
+    `arp: new station ${formatIpv4(ip)} ${formatMac(mac)} on ${ifName}`,
+  /** netarp's arpwatch: an address heard with a new MAC (the old one in parentheses). */
+  changedAddress: (ip: Ipv4, mac: Mac, previous: Mac, ifName: string): string =>
+    `arp: changed ethernet address ${formatIpv4(ip)} ${formatMac(mac)} (${formatMac(previous)}) on ${ifName}`,
+  /** netarp's arpwatch: an address back at the MAC it had before (the one left in parentheses). */
+  flipFlop: (ip: Ipv4, mac: Mac, previous: Mac, ifName: string): string =>
+    `arp: flip flop ${formatIpv4(ip)} ${formatMac(mac)} (${formatMac(previous)}) on ${ifName}`,
 } as const;
+
+/** A kind of log line (a `LogText` builder's name), the unit `log_ratelimit` counts in. */
+export type LogKind = keyof typeof LogText;

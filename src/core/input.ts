@@ -7,8 +7,10 @@
  */
 import {
   IPV4_ANY,
+  IPV4_BROADCAST,
   type Ipv4,
   isGroupMac,
+  isMulticastIpv4,
   MAC_BROADCAST,
   type Mac,
   readIpv4,
@@ -23,9 +25,8 @@ import {
   arpPacketLength,
 } from '../wire/arp.ts';
 import { ETHERNET_HEADER_LEN, EtherType } from '../wire/ethernet.ts';
-import { NO_MAC, PERMANENT } from './entry.ts';
-import { LogText } from './events.ts';
-import type { Interface } from './iface.ts';
+import { type Entry, NO_MAC, PERMANENT } from './entry.ts';
+import { covers, type Interface } from './iface.ts';
 import type { EngineState } from './state.ts';
 
 /** The Ethernet address length of every interface netarp drives (if_addrlen). */
@@ -108,20 +109,20 @@ function arpIntr(state: EngineState, ifp: Interface, bytes: Uint8Array, offset: 
   stats.received++;
   const length = bytes.length - offset;
   if (length < ARP_FIXED_HEADER_LEN) {
-    state.log('err', LogText.runtPullupFailed());
+    state.log('err', 'runtPullupFailed');
     stats.rxRuntHeader++;
     return;
   }
   const hardwareType = (bytes[offset]! << 8) | bytes[offset + 1]!;
   if (hardwareType !== ArpHardware.Ethernet && hardwareType !== ArpHardware.Ieee802) {
-    state.log('err', LogText.unknownHardware(hardwareType));
+    state.log('err', 'unknownHardware', hardwareType);
     stats.rxUnknownHardware++;
     return;
   }
   const hardwareLen = bytes[offset + 4]!;
   const protocolLen = bytes[offset + 5]!;
   if (length < arpPacketLength(hardwareLen, protocolLen)) {
-    state.log('err', LogText.runt());
+    state.log('err', 'runt');
     stats.rxRuntAddresses++;
     return;
   }
@@ -144,7 +145,7 @@ function inArpInput(
 ): void {
   const { stats, interfaces, config } = state;
   if (bytes.length - offset < ARP_ETHER_IPV4_LEN) {
-    state.log('err', LogText.inArpRunt());
+    state.log('err', 'inArpRunt');
     stats.rxRuntInet++;
     return;
   }
@@ -212,16 +213,39 @@ function inArpInput(
     return;
   }
   if (senderMac === MAC_BROADCAST) {
-    state.log('err', LogText.broadcastSender(senderIp));
+    state.log('err', 'broadcastSender', senderIp);
     stats.rxBroadcastSender++;
     return;
   }
-  let learn = true;
+  // Differs from if_ether.c: the seed refuses only a broadcast sender. RFC 1812 section
+  // 3.3.2: a router "MUST not believe any ARP reply that claims that the Link Layer address of
+  // another host or router is a broadcast or multicast address"; nor does netarp a request.
+  if (isGroupMac(senderMac)) {
+    stats.rxMulticastSender++;
+    return;
+  }
+  // Differs from if_ether.c: no host sends from the limited broadcast address or a multicast
+  // group (RFC 1122 section 3.2.1.3), so no entry is made for one and no reply sent to it.
+  if (senderIp === IPV4_BROADCAST || isMulticastIpv4(senderIp)) {
+    stats.rxBadSenderIp++;
+    return;
+  }
+  // RFC 5227 section 2.1.1: an ARP Probe carries sender IP 0 "to avoid polluting ARP caches";
+  // it is answered like any request for our address, and never learned.
+  const probe = senderIp === IPV4_ANY;
+  if (probe) {
+    stats.rxProbes++;
+  } else if (
+    config.arpwatch &&
+    hardwareLen === IF_ADDR_LEN &&
+    interfaces.ownersOf(senderIp).length === 0
+  ) {
+    state.watchStation(receivedOn, senderIp, senderMac);
+  }
+  const gratuitous = senderIp === targetIp;
+  let learn = !probe;
   if (senderIp === myAddress && myAddress !== IPV4_ANY) {
-    state.log(
-      'err',
-      LogText.usingMyIp(bytes.subarray(shaOffset, shaOffset + IF_ADDR_LEN), senderIp),
-    );
+    state.log('err', 'usingMyIp', bytes.subarray(shaOffset, shaOffset + IF_ADDR_LEN), senderIp);
     stats.dupips++;
     targetIp = myAddress; // defend: answer as if asked for it
     learn = false;
@@ -235,6 +259,7 @@ function inArpInput(
     // arp_update_oncpu works from m_pkthdr.rcvif, the port that heard the frame, not the
     // bridge step (1) may have switched `ifp` to (l.676), so that its wrong-interface check
     // and log name the receiving port.
+    const targetedUs = targetIp === myAddress;
     updateEntry(
       state,
       receivedOn,
@@ -242,7 +267,9 @@ function inArpInput(
       senderMac,
       senderHardware,
       hardwareLen,
-      targetIp === myAddress,
+      targetedUs,
+      targetedUs && operation === ArpOp.Reply,
+      gratuitous,
     );
   }
 
@@ -318,29 +345,40 @@ function routeInterface(state: EngineState, ip: Ipv4): number | undefined {
  * arp_update_oncpu: merge the sender into its entry (RFC 826: "if the pair <protocol type,
  * sender protocol address> is already in my translation table, update the sender hardware
  * address"), creating the entry only when we were the target ("if I am the target ... add").
+ * netarp's `accept` and `locktime` may refuse the update first.
  */
 function updateEntry(
   state: EngineState,
   receivedOn: Interface,
   senderIp: Ipv4,
   senderMac: Mac,
+  /** ar_sha, ar_hln bytes. */
   senderHardware: Uint8Array,
   hardwareLen: number,
-  create: boolean,
+  /** We are the target (RFC 826: "Am I the target?"). */
+  targetedUs: boolean,
+  /** A reply to us: the answer to our request, if one is outstanding. */
+  replyToUs: boolean,
+  /** Sender IP equals target IP: RFC 5227 section 3's ARP Announcement, or a reply alike. */
+  gratuitous: boolean,
 ): void {
   const { stats, config, interfaces } = state;
   let entry = state.table.host(senderIp);
+  if (!entry && !targetedUs) return;
+  let learned: Entry | undefined; // created by this frame
+  if (!accepted(state, receivedOn, senderIp, replyToUs, entry)) return;
   if (!entry) {
-    if (!create) return;
     const route = state.routes.lookup(senderIp);
     if (!route) return;
     if (route.kind === 'gateway') {
-      state.log('debug', LogText.lookupFailed(senderIp, 'host is not on local network'));
+      state.log('debug', 'lookupFailed', senderIp, 'host is not on local network');
       return;
     }
     const sourceIp =
       route.kind === 'connected' ? route.address.address : (route.iface.addresses[0]?.address ?? 0);
-    entry = state.createEntry(senderIp, route.iface, sourceIp, 'learned');
+    entry = state.learnEntry(senderIp, route.iface, sourceIp, 'learned');
+    if (!entry) return; // nothing the network may evict is left (counted as tableFull)
+    learned = entry;
   }
   let ifp = receivedOn;
   if (entry.ifIndex !== ifp.index) {
@@ -356,16 +394,16 @@ function updateEntry(
     if ((level === 1 && !moveTo) || level === 2) {
       state.log(
         'err',
-        LogText.wrongInterface(
-          senderIp,
-          entryIf?.name ?? '?',
-          senderHardware.subarray(0, IF_ADDR_LEN),
-          ifp.name,
-        ),
+        'wrongInterface',
+        senderIp,
+        entryIf?.name ?? '?',
+        senderHardware.subarray(0, IF_ADDR_LEN),
+        ifp.name,
       );
     }
     if (!moveTo) {
       stats.rxWrongInterface++;
+      if (learned) state.boundUnresolved(learned);
       return;
     }
     entry.ifIndex = moveTo.index;
@@ -376,13 +414,19 @@ function updateEntry(
   let moved = false;
   if (entry.mac !== NO_MAC && senderMac !== entry.mac) {
     if (entry.expire !== PERMANENT) {
+      // Linux's locktime (arp_process): "If several different ARP replies follows back-to-back,
+      // use the FIRST one", a gratuitous ARP excepted so that an address can still move.
+      if (config.locktime > 0 && !gratuitous && state.nowMs < entry.macSetAt + config.locktime) {
+        stats.rxLocked++;
+        return;
+      }
       if (config.log_arp_movements) {
-        state.log('info', LogText.moved(senderIp, entry.mac, sha6, ifp.name));
+        state.log('info', 'moved', senderIp, entry.mac, sha6, ifp.name);
       }
       moved = true;
     } else {
       if (config.log_arp_permanent_modify) {
-        state.log('err', LogText.permanentModify(sha6, senderIp, ifp.name));
+        state.log('err', 'permanentModify', sha6, senderIp, ifp.name);
       }
       stats.rxPermanentModify++;
       return;
@@ -390,20 +434,53 @@ function updateEntry(
   }
   // Sanity checks of the address length (l.763 and l.769).
   if (entry.mac !== NO_MAC && hardwareLen !== IF_ADDR_LEN) {
-    state.log('warning', LogText.newAddrLen(sha6, hardwareLen, IF_ADDR_LEN));
+    state.log('warning', 'newAddrLen', sha6, hardwareLen, IF_ADDR_LEN);
   }
   if (hardwareLen !== IF_ADDR_LEN) {
-    state.log('warning', LogText.addrLenIgnored(sha6, hardwareLen, IF_ADDR_LEN));
+    state.log('warning', 'addrLenIgnored', sha6, hardwareLen, IF_ADDR_LEN);
     stats.rxAddressLength++;
+    if (learned) state.boundUnresolved(learned);
     return;
   }
   const wasUnresolved = entry.mac === NO_MAC;
+  if (wasUnresolved || moved) entry.macSetAt = state.nowMs;
   entry.mac = senderMac;
   if (entry.expire !== PERMANENT) entry.expire = state.nowSec + config.max_age;
   entry.reject = false;
   entry.asked = 0;
   entry.preempt = config.maxtries;
+  entry.requestOutstanding = false;
+  state.table.touch(entry, state.nowSec);
   if (moved) state.report('change', entry, 'moved');
   else if (wasUnresolved) state.report('resolve', entry, 'learned');
-  state.deliverHeld(entry);
+  if (entry.held) state.deliverHeld(entry);
+  else if (wasUnresolved) state.relist(entry);
+}
+
+/**
+ * netarp's `accept` policy, for a frame that would create or update `entry`. The answer to a
+ * request we have outstanding is always taken. Anything else is unsolicited: taken with
+ * `accept` 0 (RFC 826 and the seed), never with 1, and with 2 only from a sender inside a
+ * subnet of the receiving interface (or of its bridge), where Linux's arp_accept 2 draws the
+ * line for gratuitous ARP.
+ */
+function accepted(
+  state: EngineState,
+  receivedOn: Interface,
+  senderIp: Ipv4,
+  replyToUs: boolean,
+  entry: Entry | undefined,
+): boolean {
+  const { config, stats } = state;
+  if (config.accept === 0) return true;
+  if (replyToUs && entry?.requestOutstanding) return true;
+  if (config.accept === 1) {
+    stats.rxUnsolicited++;
+    return false;
+  }
+  const onLink = (iface: Interface | undefined): boolean =>
+    iface?.addresses.some((a) => covers(a, senderIp)) ?? false;
+  if (onLink(receivedOn) || onLink(state.interfaces.bridgeOf(receivedOn))) return true;
+  stats.rxOffSubnet++;
+  return false;
 }

@@ -15,7 +15,6 @@ import {
   multicastMac,
 } from '../wire/addr.ts';
 import { type Entry, NO_MAC, PERMANENT } from './entry.ts';
-import { LogText } from './events.ts';
 import { type Interface, isSubnetBroadcast } from './iface.ts';
 import type { EngineState } from './state.ts';
 
@@ -65,8 +64,8 @@ export function resolveDestination(
         // arplookup finds a route through a gateway for the next hop (l.1189), then
         // arpresolve gives up on the packet (l.506). Both log the next hop: ip_output hands
         // ether_output the route's gateway as `dst`, and that is what arpresolve looks up.
-        state.log('debug', LogText.lookupFailed(nextHop, 'host is not on local network'));
-        state.log('debug', LogText.cantAllocate(nextHop, false, true));
+        state.log('debug', 'lookupFailed', nextHop, 'host is not on local network');
+        state.log('debug', 'cantAllocate', nextHop, false, true);
         stats.resolveUnreachable++;
         return { kind: 'failed', reason: 'host is not on local network' };
       }
@@ -145,11 +144,17 @@ function arpResolve(
 ): ResolveResult {
   const { config, stats } = state;
   const now = state.nowSec;
+  // Our traffic uses the entry: it moves to the front of its LRU list (once a second).
+  state.table.touch(entry, now);
   if (entry.expire > now && entry.mac !== NO_MAC) {
     // Resolved. If it expires within `preempt` seconds, ask again ahead of time (la_preempt).
     if (entry.expire !== PERMANENT && now + entry.preempt > entry.expire) {
-      state.sendRequest(iface, entry.sourceIp, entry.ip);
-      entry.preempt--;
+      // Held back by max_requests_per_sec, the refresh is tried again by the next packet.
+      if (state.requestAllowed()) {
+        state.sendRequest(iface, entry.sourceIp, entry.ip);
+        entry.requestOutstanding = true;
+        entry.preempt--;
+      }
     }
     return { kind: 'resolved', ifIndex: iface.index, mac: entry.mac, source: iface.mac };
   }
@@ -159,19 +164,20 @@ function arpResolve(
     return { kind: 'failed', reason: 'interface does not ARP' };
   }
   // Hold the packet: with the seed's maxhold of 1 the newest replaces the held one (l.551).
-  if (!entry.held) entry.held = [];
-  entry.held.push(packet);
-  if (entry.held.length > config.maxhold) {
-    entry.held.shift();
-    stats.dropped++;
-  }
+  state.hold(entry, packet);
   if (entry.expire !== PERMANENT || (entry.isStatic && entry.mac === NO_MAC)) {
     entry.reject = false;
     // At most one request a second: a new one only when none went out this second.
     if (entry.asked === 0 || entry.expire !== now) {
+      if (entry.asked < config.maxtries && !state.requestAllowed()) {
+        // Held back by max_requests_per_sec: as if not asked, so the next packet tries again
+        // and the host is not declared down for our own restraint.
+        return { kind: 'held', ifIndex: iface.index, nextHop: entry.ip };
+      }
       entry.expire = now;
       if (entry.asked++ < config.maxtries) {
         state.sendRequest(iface, entry.sourceIp, entry.ip);
+        entry.requestOutstanding = true;
       } else {
         // Give up for host_down_time seconds (RTF_REJECT).
         entry.reject = true;

@@ -56,18 +56,18 @@ export class RouteTable {
     return route;
   }
 
-  /** Removes the route for exactly this prefix; returns whether there was one. */
-  remove(prefix: Ipv4Cidr): boolean {
+  /** Removes the route for exactly this prefix; returns it, or undefined if there was none. */
+  remove(prefix: Ipv4Cidr): StaticRoute | undefined {
     const mask = prefixMask(prefix.prefixLength);
     const route = this.find((prefix.address & mask) >>> 0, prefix.prefixLength);
-    if (!route) return false;
+    if (!route) return undefined;
     this.routes.splice(this.routes.indexOf(route), 1);
     if (route.gateway !== undefined) {
       const refs = (this.gatewayRefs.get(route.gateway) ?? 1) - 1;
       if (refs === 0) this.gatewayRefs.delete(route.gateway);
       else this.gatewayRefs.set(route.gateway, refs);
     }
-    return true;
+    return route;
   }
 
   /** All static routes, longest prefix first. */

@@ -1,6 +1,7 @@
 /**
  * Counters. The first group is FreeBSD's struct arpstat (netinet/if_ether.h); the rest are
- * one counter per reason an input frame or a held packet is dropped, so that no drop is silent.
+ * one counter per reason an input frame, an entry or a held packet is dropped, so that no
+ * drop is silent.
  */
 
 /** All counters, each a plain integer. */
@@ -76,6 +77,40 @@ export interface ArpStats {
   resolveNoArp: number;
   /** Entries declared down after maxtries requests (RTF_REJECT set). */
   hostDown: number;
+  // --- netarp: limits (each also counted in `dropped` when it drops held packets) ---
+  /** Dynamic entries evicted to stay within max_entries (least recently used first). */
+  evicted: number;
+  /** Unresolved entries evicted to stay within max_incomplete (oldest first). */
+  evictedIncomplete: number;
+  /** Entries the network would have created, refused: nothing it may evict was left. */
+  tableFull: number;
+  /** Requests not sent because of max_requests_per_sec. */
+  txRateLimited: number;
+  /** Held packets dropped to stay within maxhold_bytes. */
+  holdBytesDropped: number;
+  /** Held packets dropped after waiting hold_timeout seconds. */
+  holdTimeouts: number;
+  /** Log lines suppressed by log_ratelimit. */
+  logSuppressed: number;
+  // --- netarp: spoofing defences and odd senders ---
+  /** RFC 5227 probes (sender IP 0.0.0.0): answered when they target us, never learned. */
+  rxProbes: number;
+  /** Sender hardware address is multicast (RFC 1812 section 3.3.2: never believed). */
+  rxMulticastSender: number;
+  /** Sender IP address is limited broadcast or multicast (RFC 1122 section 3.2.1.3). */
+  rxBadSenderIp: number;
+  /** A different MAC for an entry within locktime of its last change, ignored. */
+  rxLocked: number;
+  /** Unsolicited ARP ignored because accept is 1. */
+  rxUnsolicited: number;
+  /** Unsolicited ARP from outside the receiving interface's subnets, ignored (accept 2). */
+  rxOffSubnet: number;
+  /** arpwatch: addresses heard for the first time (or again after being forgotten). */
+  watchNewStations: number;
+  /** arpwatch: addresses heard with a new MAC. */
+  watchChanges: number;
+  /** arpwatch: addresses heard going back to their previous MAC. */
+  watchFlipFlops: number;
 }
 
 /** A zeroed counter set. */
@@ -115,5 +150,21 @@ export function makeStats(): ArpStats {
     resolveUnreachable: 0,
     resolveNoArp: 0,
     hostDown: 0,
+    evicted: 0,
+    evictedIncomplete: 0,
+    tableFull: 0,
+    txRateLimited: 0,
+    holdBytesDropped: 0,
+    holdTimeouts: 0,
+    logSuppressed: 0,
+    rxProbes: 0,
+    rxMulticastSender: 0,
+    rxBadSenderIp: 0,
+    rxLocked: 0,
+    rxUnsolicited: 0,
+    rxOffSubnet: 0,
+    watchNewStations: 0,
+    watchChanges: 0,
+    watchFlipFlops: 0,
   };
 }

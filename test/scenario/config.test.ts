@@ -23,6 +23,18 @@ describe('sysctl knobs', () => {
       log_arp_movements: 1,
       log_arp_permanent_modify: 1,
       maxhold: 1, // one la_hold mbuf
+      // netarp's limits and defences: defaults that leave the seed's behaviour as it was
+      // (limits no segment of normal size reaches, or off); see limits.test.ts.
+      max_entries: 65_536,
+      max_incomplete: 1024,
+      max_requests_per_sec: 0,
+      maxhold_bytes: 212_992, // Linux unres_qlen_bytes; the newest packet is always kept
+      hold_timeout: 0,
+      log_ratelimit: 0,
+      locktime: 0,
+      accept: 0,
+      arpwatch: 0,
+      arpwatch_window: 0,
     });
   });
 

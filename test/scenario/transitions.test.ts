@@ -63,7 +63,11 @@ type Cause =
   | 'admin delete'
   | 'address X added'
   | 'address X removed'
-  | 'address 192.0.2.1 removed';
+  | 'address 192.0.2.1 removed'
+  | 'send to another, the table full (max_entries 1)'
+  | 'send to another, max_incomplete 1'
+  | 'reply from X with a new MAC within locktime'
+  | 'held packet ages out (hold_timeout 3)';
 
 interface Transition {
   readonly from: State;
@@ -85,6 +89,7 @@ const ANSWER = '192.0.2.1 is-at 02:00:00:00:00:01 to 02:00:00:00:00:0a (192.0.2.
 const DEFEND = '192.0.2.10 is-at 02:00:00:00:00:01 to 02:00:00:00:00:0a (192.0.2.10)';
 const RELEASE_HELD = 'deliver held to 02:00:00:00:00:0a';
 const RELEASE_HELD_NEW_MAC = 'deliver held to 02:00:00:00:00:aa';
+const ASK_OTHER = 'who-has 192.0.2.11 tell 192.0.2.1 (02:00:00:00:00:01)';
 
 const TRANSITIONS: readonly Transition[] = [
   // --- no entry --------------------------------------------------------------------------
@@ -371,6 +376,71 @@ const TRANSITIONS: readonly Transition[] = [
     wire: [],
     events: ['delete 192.0.2.10 02:00:00:00:00:01 (local)'],
   },
+
+  // --- netarp's limits and defences: eviction, aged-out packets, locktime -----------------
+  {
+    from: 'resolved',
+    cause: 'send to another, the table full (max_entries 1)',
+    to: 'none',
+    wire: [ASK_OTHER],
+    events: ['delete 192.0.2.10 02:00:00:00:00:0a (evicted)', 'add 192.0.2.11 (resolve)'],
+  },
+  {
+    from: 'expired',
+    cause: 'send to another, the table full (max_entries 1)',
+    to: 'none',
+    wire: [ASK_OTHER],
+    events: ['delete 192.0.2.10 02:00:00:00:00:0a (evicted)', 'add 192.0.2.11 (resolve)'],
+  },
+  {
+    from: 'incomplete',
+    cause: 'send to another, the table full (max_entries 1)',
+    to: 'none',
+    wire: [ASK_OTHER],
+    events: ['delete 192.0.2.10 (evicted)', 'add 192.0.2.11 (resolve)'],
+  },
+  {
+    from: 'down',
+    cause: 'send to another, the table full (max_entries 1)',
+    to: 'none',
+    wire: [ASK_OTHER],
+    events: ['delete 192.0.2.10 (evicted)', 'add 192.0.2.11 (resolve)'],
+  },
+  {
+    from: 'permanent',
+    cause: 'send to another, the table full (max_entries 1)',
+    to: 'permanent',
+    wire: [ASK_OTHER],
+    events: ['add 192.0.2.11 (resolve)'],
+  },
+  {
+    from: 'incomplete',
+    cause: 'send to another, max_incomplete 1',
+    to: 'none',
+    wire: [ASK_OTHER],
+    events: ['delete 192.0.2.10 (evicted)', 'add 192.0.2.11 (resolve)'],
+  },
+  {
+    from: 'resolved',
+    cause: 'send to another, max_incomplete 1',
+    to: 'resolved',
+    wire: [ASK_OTHER],
+    events: ['add 192.0.2.11 (resolve)'],
+  },
+  {
+    from: 'incomplete',
+    cause: 'held packet ages out (hold_timeout 3)',
+    to: 'incomplete',
+    wire: [],
+    events: [],
+  },
+  {
+    from: 'resolved',
+    cause: 'reply from X with a new MAC within locktime',
+    to: 'resolved',
+    wire: [],
+    events: [],
+  },
 ];
 
 /** A set-up engine and the second its story has reached. */
@@ -504,6 +574,25 @@ const CAUSES: Record<Cause, (context: Context) => Effect> = {
     outputs: engine.removeAddress(s(at), 'eth0', US.ip),
     at,
   }),
+  'send to another, the table full (max_entries 1)': ({ engine, at }) => {
+    engine.setSysctl('max_entries', 1);
+    return { outputs: engine.resolve(s(at), ip(B.ip), packet('other')).outputs, at };
+  },
+  'send to another, max_incomplete 1': ({ engine, at }) => {
+    engine.setSysctl('max_incomplete', 1);
+    return { outputs: engine.resolve(s(at), ip(B.ip), packet('other')).outputs, at };
+  },
+  // Resolved at 10 s: a second MAC in the same second is within a one-second locktime.
+  'reply from X with a new MAC within locktime': ({ engine, at }) => {
+    engine.setSysctl('locktime', 1000);
+    return frameFromX(engine, at, isAt({ mac: A_NEW_MAC, ip: X.ip }, US));
+  },
+  'held packet ages out (hold_timeout 3)': ({ engine }) => {
+    engine.setSysctl('hold_timeout', 3);
+    const due = engine.pollTimeout();
+    assert.ok(due !== undefined);
+    return { outputs: engine.handleTimeout(due), at: due / 1000 };
+  },
 };
 
 /** The entry's state, or `none`. */
