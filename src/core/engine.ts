@@ -118,6 +118,12 @@ export class Engine {
     for (const map of [state.table.hosts, state.table.proxies]) {
       for (const entry of map.values()) {
         if (entry.expire === PERMANENT || entry.expire > now) continue;
+        // Differs from if_ether.c: an entry whose request went out this very second is not
+        // freed. The seed frees it (its rt_expire is the time of the request), so a reply
+        // arriving a moment later finds no entry and the held packet is lost.
+        if (entry.mac === NO_MAC && entry.asked > 0 && !entry.reject && entry.expire === now) {
+          continue;
+        }
         if (entry.isStatic || state.routes.isGatewayReferenced(entry.ip)) {
           const hadMac = entry.mac !== NO_MAC;
           entry.mac = NO_MAC;

@@ -381,6 +381,13 @@ function updateEntry(
     learned = entry;
   }
   let ifp = receivedOn;
+  // Differs from if_ether.c: a CARP interface hears its requests through its parent, and the
+  // parent usually holds an address in the same subnet, so the requester's entry lives on the
+  // parent. The seed would call that the wrong interface on every request to the virtual
+  // address and never learn the requester; netarp treats CARP and parent as one link here.
+  if (ifp.kind === 'carp' && ifp.carpParent === entry.ifIndex) {
+    ifp = interfaces.get(entry.ifIndex) ?? ifp;
+  }
   if (entry.ifIndex !== ifp.index) {
     // Arriving on another interface is an error unless bridging relates the two (l.686).
     const entryIf = interfaces.get(entry.ifIndex);

@@ -297,17 +297,18 @@ describe('in_arpinput: CARP addresses (step 0)', () => {
     const { engine, parent } = carpHost('master');
     const { seen, moved } = receive(engine, 10, whoHas(A, VIP), parent);
     assert.deepEqual(seen, [
-      // The sender's entry is cloned from the subnet route, which is eth0's, so the
-      // learning half sees the request arrive on carp0 and refuses it (arp_update_oncpu l.691).
+      // The sender's entry is cloned from the subnet route, which is eth0's. Differs from
+      // if_ether.c: the seed's learning half would call carp0 the wrong interface (l.691) and
+      // refuse; netarp treats a CARP interface and its parent as one link and learns.
       routeEvent('add', A.ip, 'learned'),
-      logLine('err', 'arp: 192.0.2.10 is on eth0 but got reply from 02:00:00:00:00:0a on carp0'),
+      routeEvent('resolve', A.ip, 'learned', A.mac),
       expectReply({ mac: vmac, ip: VIP }, A, { on: 'carp0' }),
     ]);
+    assert.equal(engine.lookup(s(10), A.ip)?.ifName, 'eth0');
     // The frame is received twice, by carp0 and by its parent, as in the seed.
     assert.deepEqual(moved, {
       received: 2,
       rxrequests: 2,
-      rxWrongInterface: 1,
       rxCarpParentCopy: 1,
       txreplies: 1,
     });
