@@ -149,10 +149,16 @@ let cachedReason: { value: string | undefined } | undefined;
 /**
  * Declares an interop suite with node:test: it runs when this machine can, else it is skipped
  * with the reason (node:test prints it), or fails with it under NETARP_REQUIRE_INTEROP=1.
+ * `extraReason` adds a suite's own need (the TAP and AF_PACKET suites: the native addon).
  */
-export function interopSuite(suite: string, body: () => void): void {
+export function interopSuite(
+  suite: string,
+  body: () => void,
+  extraReason?: () => string | undefined,
+): void {
   cachedReason ??= { value: interopUnavailableReason(systemProbes) };
-  const plan = planSuite(suite, cachedReason.value, process.env);
+  const reasons = [cachedReason.value, extraReason?.()].filter((r) => r !== undefined);
+  const plan = planSuite(suite, reasons.length > 0 ? reasons.join('; ') : undefined, process.env);
   switch (plan.kind) {
     case 'run':
       describe(suite, body);
