@@ -211,6 +211,31 @@ export async function must(argv: readonly string[], timeoutMs?: number): Promise
   return result.stdout;
 }
 
+/** `ip link` shows a device with carrier as operationally up. */
+export const OPER_UP = /state UP /;
+
+/**
+ * Waits until `dev` in `ns` shows `state` in `ip -d link show`. A device's carrier reaches
+ * its operational state, and a bridge port's forwarding, through the kernel's linkwatch,
+ * which may run up to a second later; a frame sent before then is dropped, so the first ARP
+ * request of a test would be lost.
+ */
+export async function waitForLink(
+  ns: string,
+  dev: string,
+  state: RegExp,
+  timeoutMs = 3000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let shown = '';
+  while (Date.now() < deadline) {
+    shown = await must(['ip', '-n', ns, '-d', 'link', 'show', dev]);
+    if (state.test(shown)) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`${dev} in ${ns} not ${state} after ${timeoutMs} ms:\n${shown}`);
+}
+
 /** Runs a command inside namespace `ns` (ip netns exec). */
 export function runIn(
   ns: string,
@@ -308,6 +333,8 @@ export class Topology {
       await must(['ip', '-n', ns, 'link', 'set', dev, 'up']);
       await must(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
     }
+    await waitForLink(a, `${veth}a`, OPER_UP);
+    await waitForLink(b, `${veth}b`, OPER_UP);
     await must([
       'ip',
       '-n',

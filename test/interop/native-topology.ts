@@ -26,11 +26,13 @@ import { fileURLToPath } from 'node:url';
 import {
   type CommandResult,
   must,
+  OPER_UP,
   Peer,
   type PeerState,
   run,
   runIn,
   systemProbes,
+  waitForLink,
 } from './helpers.ts';
 import type { NativePeerLink } from './peer-native.ts';
 
@@ -40,8 +42,6 @@ export type NativePeerState = Omit<PeerState, 'link'> & {
   readonly native: NativePeerLink;
 };
 
-/** `ip link` shows a device with carrier as operationally up. */
-const OPER_UP = /state UP /;
 /** `ip -d link` shows a bridge port that forwards. */
 const FORWARDING = /bridge_slave state forwarding/;
 
@@ -178,22 +178,9 @@ export class NativeTopology {
     if (this.peers.length > 0) await this.waitFor(this.netarpNs, this.tapDevice, FORWARDING);
   }
 
-  /**
-   * Waits until `dev` in `ns` shows `state` in `ip -d link show`. A device's carrier reaches
-   * its operational state, and a bridge port's forwarding, through the kernel's linkwatch,
-   * which may run up to a second later (a veth pair whose ends have the same index in their
-   * namespaces is not "urgent" there); a frame sent before then is dropped, so the kernel's
-   * first ARP request, or netarp's, would be lost.
-   */
-  async waitFor(ns: string, dev: string, state: RegExp, timeoutMs = 3000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    let shown = '';
-    while (Date.now() < deadline) {
-      shown = await must(['ip', '-n', ns, '-d', 'link', 'show', dev]);
-      if (state.test(shown)) return;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    throw new Error(`${dev} in ${ns} not ${state} after ${timeoutMs} ms:\n${shown}`);
+  /** Waits until `dev` in `ns` shows `state` (see waitForLink). */
+  waitFor(ns: string, dev: string, state: RegExp, timeoutMs = 3000): Promise<void> {
+    return waitForLink(ns, dev, state, timeoutMs);
   }
 
   /** Runs a command in the kernel peer's namespace. */
