@@ -116,7 +116,7 @@ async function openLinks(
     try {
       opened.set(
         iface.name,
-        await opener(iface.link, { ifName: iface.name, pcap: iface.pcap, clock }),
+        await opener(iface.link, { ifName: iface.name, pcap: iface.pcap, mac: iface.mac, clock }),
       );
     } catch (error) {
       await Promise.allSettled([...opened.values()].map((o) => o.link.close()));
@@ -696,6 +696,7 @@ export class Daemon implements ControlHandler {
         const link = await this.opener(iface.link, {
           ifName: name,
           pcap: iface.pcap,
+          mac: iface.mac,
           clock: this.clock,
         });
         port.slot.replace(link.link);

@@ -1,11 +1,13 @@
 /**
- * Opens the link a config names for an interface, optionally tee'd to a pcap file. One switch
- * over the link types: `vxlan` is here today; `tap` and `packet` fail with a clear message
- * until their drivers land, and plug in as one more case each.
+ * Opens the link a config names for an interface, optionally tee'd to a pcap file: one switch
+ * over the link types (`vxlan`, `tap`, `packet`).
  */
 import type { Link } from '../link/link.ts';
+import { PacketLink } from '../link/packet.ts';
 import { PcapTee, type TimestampSource } from '../link/pcap-tee.ts';
+import { TapLink } from '../link/tap.ts';
 import { VxlanLink } from '../link/vxlan.ts';
+import type { Mac } from '../wire/addr.ts';
 import type { LinkSpec } from './config.ts';
 
 /** An open link and how to read its counters. */
@@ -25,6 +27,8 @@ export interface OpenLinkOptions {
   ifName: string;
   /** The capture file, when the interface has one. */
   pcap: string | undefined;
+  /** The interface's MAC: an AF_PACKET link asks the device to pass unicast frames for it. */
+  mac?: Mac | undefined;
   /** Where capture timestamps come from (the runtime clock). */
   clock: TimestampSource;
 }
@@ -32,20 +36,10 @@ export interface OpenLinkOptions {
 /** Opens links; the daemon's default is `openLink`, tests pass one over memory links. */
 export type LinkOpener = (spec: LinkSpec, options: OpenLinkOptions) => Promise<OpenedLink>;
 
-/** A link type this build cannot open yet. */
-export class LinkUnavailableError extends Error {
-  /** Machine-readable: the operation is not supported. */
-  readonly code = 'ENOTSUP';
-
-  constructor(readonly type: string) {
-    super(`link type '${type}' is not available yet`);
-    this.name = 'LinkUnavailableError';
-  }
-}
-
 /** Opens the driver a spec names. */
 async function openDriver(
   spec: LinkSpec,
+  options: OpenLinkOptions,
 ): Promise<{ link: Link; counters: () => Record<string, number> }> {
   switch (spec.type) {
     case 'vxlan': {
@@ -56,15 +50,23 @@ async function openDriver(
       });
       return { link, counters: () => ({ ...link.stats() }) };
     }
-    case 'tap':
-    case 'packet':
-      throw new LinkUnavailableError(spec.type);
+    case 'tap': {
+      const link = await TapLink.open({ device: spec.device });
+      return { link, counters: () => ({ ...link.stats() }) };
+    }
+    case 'packet': {
+      const link = await PacketLink.open({
+        device: spec.device,
+        ...(options.mac === undefined ? {} : { unicastMac: options.mac }),
+      });
+      return { link, counters: () => ({ ...link.stats() }) };
+    }
   }
 }
 
 /** Opens the link for `spec`, wrapped in a pcap tee when `options.pcap` is set. */
 export const openLink: LinkOpener = async (spec, options) => {
-  const driver = await openDriver(spec);
+  const driver = await openDriver(spec, options);
   if (options.pcap === undefined) {
     return {
       link: driver.link,

@@ -11,7 +11,6 @@ import type { LogLevel } from '../core/events.ts';
 import { SystemClock } from '../runtime/clock.ts';
 import { ConfigError } from './config.ts';
 import { Daemon, DaemonError } from './daemon.ts';
-import { LinkUnavailableError } from './links.ts';
 import { isLogLevel, LOG_LEVELS, type LogFormat, LogSink } from './log.ts';
 
 /** What `netarp daemon` was asked to do. */
@@ -124,8 +123,7 @@ function isStartFailure(error: unknown): error is Error {
   return (
     error instanceof ConfigError ||
     error instanceof ControlServerError ||
-    error instanceof DaemonError ||
-    error instanceof LinkUnavailableError
+    error instanceof DaemonError
   );
 }
 
