@@ -1,16 +1,54 @@
 /**
  * What every `netarp` verb is: a name, a one-line summary for `netarp --help`, its own help
  * text, and a `run` that returns the exit status. Verbs write through `CliIo` so that tests
- * capture their output; only `main.ts` touches the process.
+ * capture their output; only `main.ts` and the defaults below touch the process.
  */
+import { type NameService, systemNames } from './names.ts';
 
 /** Exit statuses of every verb: 0 ok, 1 the work failed, 2 the command line was wrong. */
 export const ExitCode = { Ok: 0, Failure: 1, Usage: 2 } as const;
 
-/** Where a verb writes. Each call is a complete chunk of text (lines end with "\n"). */
+/** Subscription to process signals (process.on / process.off), injectable for tests. */
+export interface SignalSource {
+  on(signal: NodeJS.Signals, handler: () => void): void;
+  off(signal: NodeJS.Signals, handler: () => void): void;
+}
+
+/**
+ * What a verb may touch besides its arguments. Each output call is a complete chunk of text
+ * (lines end with "\n"); the optional parts default to this process's (see `envOf`,
+ * `namesOf`, `signalsOf`), so a test replaces only what it needs.
+ */
 export interface CliIo {
   stdout(text: string): void;
   stderr(text: string): void;
+  /** The environment, for $NETARP_SOCKET; process.env when absent. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Host name lookups; the system resolver (node:dns) when absent. */
+  readonly names?: NameService;
+  /** Signals that stop a verb that runs until interrupted (monitor, daemon). */
+  readonly signals?: SignalSource;
+}
+
+/** The environment a verb sees. */
+export function envOf(io: CliIo): Readonly<Record<string, string | undefined>> {
+  return io.env ?? process.env;
+}
+
+/** The name service a verb uses. */
+export function namesOf(io: CliIo): NameService {
+  return io.names ?? systemNames;
+}
+
+/** This process's signals. */
+const processSignals: SignalSource = {
+  on: (signal, handler) => process.on(signal, handler),
+  off: (signal, handler) => process.off(signal, handler),
+};
+
+/** The signal source a verb listens to. */
+export function signalsOf(io: CliIo): SignalSource {
+  return io.signals ?? processSignals;
 }
 
 /** A `netarp` verb. */

@@ -8,7 +8,7 @@ import { parseRunArgs } from './sim.ts';
 export const demoCommand: Command = {
   name: 'demo',
   synopsis: 'demo [--json] [--scenario]',
-  summary: 'run the built-in demo: resolution, proxy ARP, conflicts, moves, host down, expiry',
+  summary: 'run the built-in demo on a simulated LAN',
   help: `usage: netarp demo [--json] [--scenario]
 
 Runs a built-in scenario (no files needed) on a simulated LAN and prints the trace, in

@@ -6,7 +6,8 @@ import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { DEMO_SCENARIO } from '../sim/demo.ts';
-import { main, mainHelp, version } from './main.ts';
+import { COMMANDS, main, mainHelp, version } from './main.ts';
+import { HostLookupError, type NameService } from './names.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -38,8 +39,15 @@ describe('netarp (main)', () => {
   it('prints help and the version', async () => {
     assert.deepEqual(await run('--help'), { code: 0, out: mainHelp(), err: '' });
     assert.equal((await run('-h')).out, mainHelp());
+    assert.match(mainHelp(), /^usage: netarp \[-n\] \[-i if\] \[--json\] host\n/);
+    assert.match(mainHelp(), /^ {7}netarp -d host \[pub\]$/m);
+    assert.match(mainHelp(), /^ {7}netarp -s host ether_addr \[temp\] \[pub \[only\]\]$/m);
+    assert.match(mainHelp(), /^ {7}netarp -f file$/m);
     assert.match(mainHelp(), /^ {2}sim FILE \[--json\] {2,}run a scenario file/m);
-    assert.match(mainHelp(), /^ {2}demo \[--json\] \[--scenario\] {2}run the built-in demo/m);
+    assert.match(mainHelp(), /^ {2}demo \[--json\] \[--scenario\] {2,}run the built-in demo/m);
+    for (const command of COMMANDS) {
+      assert.ok(mainHelp().includes(`\n  ${command.synopsis} `), command.name);
+    }
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
     assert.equal(version(), pkg.version);
     assert.deepEqual(await run('--version'), { code: 0, out: `netarp ${pkg.version}\n`, err: '' });
@@ -54,11 +62,38 @@ describe('netarp (main)', () => {
     assert.match((await run('demo', '-h')).out, /^usage: netarp demo /);
   });
 
+  it('has --help on every verb, the same as help VERB', async () => {
+    for (const command of COMMANDS) {
+      const help = await run(command.name, '--help');
+      assert.deepEqual(help, { code: 0, out: command.help, err: '' }, command.name);
+      assert.match(help.out, /^usage: netarp /, command.name);
+      assert.deepEqual(await run('help', command.name), help, command.name);
+    }
+    assert.equal((await run('-a', '--help')).out, (await run('arp', '-h')).out);
+  });
+
   // [argv, the stderr line]; each exits 2.
   const usage: [string[], string][] = [
     [[], 'netarp: missing command (see netarp --help)\n'],
-    [['frobnicate'], "netarp: unknown command 'frobnicate' (see netarp --help)\n"],
     [['--frobnicate'], "netarp: unknown option '--frobnicate' (see netarp --help)\n"],
+    [['-a', 'extra'], "netarp: unexpected argument 'extra'\n"],
+    [['--socket'], "netarp: option '--socket' needs a value\n"],
+    [['--socket', '/s'], 'netarp: missing command (see netarp --help)\n'],
+    [['--socket', '/s', 'sim'], "netarp: sim: unknown option '--socket'\n"],
+    [['-s', 'host'], 'netarp: -s: missing ether_addr\n'],
+    [
+      ['-d', '-s', 'h', '02:00:00:00:00:01'],
+      'netarp: only one of -d, -s, -S and -f may be given\n',
+    ],
+    [['monitor', 'now'], "netarp: monitor: unexpected argument 'now'\n"],
+    [['stats', '-z'], "netarp: stats: unknown option '-z'\n"],
+    [['sysctl', 'max_age=x'], "netarp: sysctl: invalid integer 'x' for max_age\n"],
+    [['ping'], 'netarp: ping: missing HOST (see netarp ping --help)\n'],
+    [['ping', '-c', '0', 'h'], "netarp: ping: -c: expected an integer in 1..100, got '0'\n"],
+    [['resolve'], 'netarp: resolve: missing HOST (see netarp resolve --help)\n'],
+    [['interfaces', 'vx0'], "netarp: interfaces: unexpected argument 'vx0'\n"],
+    [['daemon'], 'netarp: daemon: --config FILE is required\n'],
+    [['daemon', '--bogus'], "netarp: daemon: unknown option '--bogus'\n"],
     [['sim'], 'netarp: sim: missing FILE (see netarp sim --help)\n'],
     [['sim', 'a.yaml', 'b.yaml'], "netarp: sim: unexpected argument 'b.yaml'\n"],
     [['sim', '--pretty', 'a.yaml'], "netarp: sim: unknown option '--pretty'\n"],
@@ -71,6 +106,26 @@ describe('netarp (main)', () => {
       assert.deepEqual(await run(...argv), { code: 2, out: '', err: message });
     });
   }
+
+  it('takes a word that is no command for a host, and says when it is neither', async () => {
+    const names: NameService = {
+      lookup: (name) => Promise.reject(new HostLookupError(name, 'Unknown host')),
+      reverse: async () => undefined,
+    };
+    const io = (sink: { err: string }) => ({
+      names,
+      stdout: () => assert.fail('no output expected'),
+      stderr: (text: string) => {
+        sink.err += text;
+      },
+    });
+    const bare = { err: '' };
+    assert.equal(await main(['frobnicate'], io(bare)), 1);
+    assert.equal(bare.err, 'netarp: frobnicate: Unknown host (nor a command: see netarp --help)\n');
+    const arp = { err: '' };
+    assert.equal(await main(['-d', 'frobnicate'], io(arp)), 1);
+    assert.equal(arp.err, 'netarp: frobnicate: Unknown host\n');
+  });
 
   it('exits 1 with one line for a missing or wrong scenario file', async () => {
     assert.deepEqual(await run('sim', '/nonexistent/netarp.yaml'), {
@@ -125,10 +180,17 @@ describe('bin/netarp.js', () => {
     const version = spawnSync(process.execPath, [bin, '--version'], { encoding: 'utf8' });
     assert.equal(version.status, 0, version.stderr);
     assert.match(version.stdout, /^netarp \d+\.\d+\.\d+/);
-    const usage = spawnSync(process.execPath, [bin, 'nope'], { encoding: 'utf8' });
+    const usage = spawnSync(process.execPath, [bin, '--nope'], { encoding: 'utf8' });
     assert.equal(usage.status, 2);
     assert.equal(usage.stdout, '');
-    assert.equal(usage.stderr, "netarp: unknown command 'nope' (see netarp --help)\n");
+    assert.equal(usage.stderr, "netarp: unknown option '--nope' (see netarp --help)\n");
+    const socket = join(tmpdir(), 'netarp-nonexistent', 'netarp.sock');
+    const down = spawnSync(process.execPath, [bin, '-a'], {
+      encoding: 'utf8',
+      env: { ...process.env, NETARP_SOCKET: socket },
+    });
+    assert.equal(down.status, 1);
+    assert.equal(down.stderr, `netarp: cannot connect to ${socket}: is the daemon running?\n`);
     const missing = spawnSync(process.execPath, [bin, 'sim', 'nope.yaml'], { encoding: 'utf8' });
     assert.equal(missing.status, 1);
     assert.equal(missing.stderr, 'netarp: nope.yaml: no such file\n');

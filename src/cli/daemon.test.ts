@@ -1,0 +1,93 @@
+/** `netarp daemon`: its command line, a start that fails, and a run stopped by SIGTERM. */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { DAEMON_HELP } from '../daemon/run.ts';
+import type { CliIo, SignalSource } from './command.ts';
+import { main } from './main.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'netarp-cli-daemon-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Signals the test sends; counts the handlers. */
+class Signals implements SignalSource {
+  readonly handlers = new Map<string, (() => void)[]>();
+  on(signal: NodeJS.Signals, handler: () => void): void {
+    this.handlers.set(signal, [...(this.handlers.get(signal) ?? []), handler]);
+  }
+  off(signal: NodeJS.Signals, handler: () => void): void {
+    this.handlers.set(
+      signal,
+      (this.handlers.get(signal) ?? []).filter((h) => h !== handler),
+    );
+  }
+  send(signal: NodeJS.Signals): void {
+    for (const handler of this.handlers.get(signal) ?? []) handler();
+  }
+}
+
+function capture(signals: SignalSource, env: Record<string, string> = {}) {
+  const io = {
+    out: '',
+    err: '',
+    env,
+    signals,
+    stdout(text: string) {
+      io.out += text;
+    },
+    stderr(text: string) {
+      io.err += text;
+    },
+  } satisfies CliIo & { out: string; err: string };
+  return io;
+}
+
+describe('netarp daemon', () => {
+  it('prints its help', async () => {
+    const io = capture(new Signals());
+    assert.equal(await main(['daemon', '--help'], io), 0);
+    assert.equal(io.out, DAEMON_HELP);
+  });
+
+  it('exits 1 with one line when it cannot start, leaving no signal handler', async () => {
+    const signals = new Signals();
+    const io = capture(signals);
+    const file = join(dir, 'missing.toml');
+    assert.equal(await main(['daemon', '--config', file, '--socket', join(dir, 'x.sock')], io), 1);
+    assert.equal(io.out, '');
+    assert.equal(io.err, `netarp: ${file}: no such file\n`);
+    assert.deepEqual([...signals.handlers.values()].flat(), [], 'every handler taken back');
+  });
+
+  it('runs until SIGTERM, serving the other commands on its socket', async () => {
+    const file = join(dir, 'netarp.toml');
+    const socket = join(dir, 'run', 'netarp.sock');
+    writeFileSync(
+      file,
+      `[[interface]]
+name = "vx0"
+mac = "02:00:00:00:00:02"
+addresses = ["192.0.2.2/24"]
+link = { type = "vxlan", local = "127.0.0.1:0", remote = ["127.0.0.1:9"], vni = 42 }
+`,
+    );
+    const signals = new Signals();
+    const daemonIo = capture(signals, { NETARP_SOCKET: socket });
+    const daemon = main(['daemon', '--config', file], daemonIo);
+    const deadline = Date.now() + 5000;
+    while (!existsSync(socket)) {
+      assert.ok(Date.now() < deadline, `the socket never appeared: ${daemonIo.err}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const client = capture(new Signals(), { NETARP_SOCKET: socket });
+    assert.equal(await main(['-an'], client), 0, client.err);
+    assert.equal(client.out, '? (192.0.2.2) at 02:00:00:00:00:02 on vx0 permanent [ethernet]\n');
+    signals.send('SIGTERM');
+    assert.equal(await daemon, 0);
+    assert.equal(existsSync(socket), false, 'the socket is removed');
+    assert.match(daemonIo.err, /^netarp: started: config /m);
+    assert.match(daemonIo.err, /^netarp: stopping$/m);
+  });
+});
