@@ -87,7 +87,7 @@ export function connectFailure(path: string, error: unknown): ControlError {
   if (code === 'EACCES' || code === 'EPERM') {
     return new ControlError(
       'EACCES',
-      `cannot connect to ${path}: permission denied (the socket is mode 0600: run as the daemon's user, usually root)`,
+      `cannot connect to ${path}: permission denied (the socket is owner-only: run as the daemon's user, usually root)`,
       { cause: error },
     );
   }

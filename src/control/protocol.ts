@@ -80,6 +80,11 @@ export interface InterfaceInfo {
   readonly bridge?: string;
   /** For a CARP interface: its parent, vhid and state. */
   readonly carp?: { readonly parent: string; readonly vhid: number; readonly state: string };
+  /**
+   * Why the daemon took the interface down, while it is: its link has no carrier, or its
+   * device is gone (the daemon reattaches it when it is back). Absent while the link works.
+   */
+  readonly fault?: string;
 }
 
 /** One link's counters in `stats`: the driver's own, and the capture's when tee'd. */
@@ -109,6 +114,17 @@ export interface ControlStats {
   eventsLost: number;
 }
 
+/** The state file's counters: where it is, what it holds, how the writes went. */
+export interface StateFileInfo {
+  readonly path: string;
+  /** Run-time changes it records (entries set or deleted, knobs set). */
+  readonly changes: number;
+  /** Writes that reached the disk since the daemon started. */
+  readonly writes: number;
+  /** Writes that failed (their changes were answered EIO). */
+  readonly failures: number;
+}
+
 /** The answer to `stats`. */
 export interface StatsInfo {
   readonly engine: ArpStats;
@@ -116,6 +132,8 @@ export interface StatsInfo {
   readonly host: Readonly<Record<string, number>>;
   readonly links: readonly LinkStatsInfo[];
   readonly control: ControlStats;
+  /** The state file (absent from a daemon that keeps none). */
+  readonly state?: StateFileInfo;
   /** Milliseconds since the daemon started. */
   readonly uptimeMs: number;
 }
@@ -267,6 +285,7 @@ export type ErrorCode =
   | 'EMSGSIZE' // the line is longer than MAX_REQUEST_BYTES (the connection is then closed)
   | 'EBUSY' // too many connections, or too many requests in flight on this one
   | 'ESHUTDOWN' // the daemon is stopping
+  | 'EIO' // the change is in force but could not be saved to the state file
   | 'EINTERNAL'; // a bug: the daemon survived it and logged it
 
 /** An error response's body. */

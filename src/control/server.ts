@@ -8,9 +8,12 @@
  * handler that throws gets an error response, and a monitor that stops reading loses events
  * (counted, and told) instead of growing the daemon's memory.
  *
- * The socket file is created mode 0600 (only its owner, normally root, may connect), in a
- * directory created if missing. A socket file left by a daemon that died is removed; one a
- * daemon is still listening on makes `listen` fail, so two daemons never share a socket.
+ * Only the socket's owner may connect (connect(2) needs write permission on a Unix socket's
+ * file, unix(7)): the socket file is created mode 0600, in a directory created mode 0700 if
+ * missing. An existing directory is used only if no other user could replace the socket in
+ * it: owned by this user or root, and not writable by others unless sticky (like /tmp). A
+ * socket file left by a daemon that died is removed; one a daemon is still listening on makes
+ * `listen` fail, so two daemons never share a socket.
  */
 import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
@@ -63,6 +66,7 @@ export interface ControlServerOptions {
 export type ControlServerErrorCode =
   | 'EADDRINUSE' // another daemon is listening on the socket
   | 'EEXIST' // the path exists and is not a socket
+  | 'EPERM' // the directory would let another user replace the socket
   | 'EIO'; // the directory or the socket could not be created
 
 /** A failure to start the server, naming the socket path. */
@@ -87,6 +91,38 @@ function errnoOf(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null && 'code' in error
     ? String(error.code)
     : undefined;
+}
+
+/**
+ * Refuses a socket directory in which another user could replace the socket with one of
+ * their own (and so read what the CLI sends and answer it): one owned by another user, or
+ * writable by group or others without the sticky bit (which limits renames and removals to
+ * each file's owner).
+ */
+async function checkDirectory(path: string): Promise<void> {
+  const directory = dirname(path);
+  let info: Awaited<ReturnType<typeof lstat>>;
+  try {
+    info = await lstat(directory);
+  } catch (error) {
+    throw new ControlServerError('EIO', `cannot use ${directory}: ${String(error)}`, {
+      cause: error,
+    });
+  }
+  const uid = process.geteuid?.();
+  if (uid !== undefined && info.uid !== uid && info.uid !== 0) {
+    throw new ControlServerError(
+      'EPERM',
+      `${directory} (the socket's directory) belongs to uid ${info.uid}, who could replace the socket; use a directory of this user (uid ${uid}) or root`,
+    );
+  }
+  const sticky = (info.mode & 0o1000) !== 0;
+  if ((info.mode & 0o022) !== 0 && !sticky) {
+    throw new ControlServerError(
+      'EPERM',
+      `${directory} (the socket's directory) is writable by other users, who could replace the socket; make it 0700 or choose another --socket`,
+    );
+  }
 }
 
 /** Whether a daemon answers on the socket at `path` (a connect succeeds). */
@@ -336,19 +372,22 @@ export class ControlServer {
   }
 
   /**
-   * Creates the socket's directory if missing, removes a stale socket file, and listens with
-   * mode 0600. Throws ControlServerError when another daemon listens on `path`, when `path`
-   * is something else, or when the socket cannot be created.
+   * Creates the socket's directory (0700) if missing, checks that no other user could replace
+   * the socket in it, removes a stale socket file, and listens with mode 0600. Throws
+   * ControlServerError when another daemon listens on `path`, when `path` is something else,
+   * when the directory is not safe, or when the socket cannot be created.
    */
   static async listen(options: ControlServerOptions): Promise<ControlServer> {
     const { path } = options;
     try {
-      await mkdir(dirname(path), { recursive: true, mode: 0o755 });
+      // Owner-only: others cannot even see the socket, let alone connect to it.
+      await mkdir(dirname(path), { recursive: true, mode: 0o700 });
     } catch (error) {
       throw new ControlServerError('EIO', `cannot create the directory of ${path}: ${error}`, {
         cause: error,
       });
     }
+    await checkDirectory(path);
     await clearStaleSocket(path);
     const server = createServer({ allowHalfOpen: true });
     const control = new ControlServer(

@@ -10,6 +10,8 @@ const FILE = '/etc/netarp/netarp.toml';
 
 /** The issue's example, extended with every optional key. */
 const GOOD = `
+state = "state/netarp.json"
+
 [sysctl]
 "net.link.ether.inet.max_age" = 1200
 "net.link.ether.inet.maxtries" = 3
@@ -34,6 +36,7 @@ mac = "02:00:00:00:00:03"
 flags = ["noarp", "staticarp"]
 bridge = "br0"
 link = { type = "tap", device = "tap0" }
+evict_nocarrier = true
 
 [[interface]]
 name = "carp0"
@@ -84,6 +87,7 @@ describe('parseConfig', () => {
         addresses: [parseCidr('192.0.2.2/24'), parseCidr('198.51.100.2/24')],
         noarp: false,
         staticarp: false,
+        evictNoCarrier: false,
         link: {
           type: 'vxlan',
           local: { address: '198.18.0.1', port: 4789 },
@@ -104,6 +108,7 @@ describe('parseConfig', () => {
         addresses: [parseCidr('203.0.113.1/24')],
         noarp: false,
         staticarp: false,
+        evictNoCarrier: false,
         link: undefined,
         pcap: undefined,
         bridge: undefined,
@@ -116,6 +121,7 @@ describe('parseConfig', () => {
         addresses: [],
         noarp: true,
         staticarp: true,
+        evictNoCarrier: true,
         link: { type: 'tap', device: 'tap0' },
         pcap: undefined,
         bridge: 'br0',
@@ -128,6 +134,7 @@ describe('parseConfig', () => {
         addresses: [parseCidr('192.0.2.100/24')],
         noarp: false,
         staticarp: false,
+        evictNoCarrier: false,
         link: undefined,
         pcap: undefined,
         bridge: undefined,
@@ -164,6 +171,8 @@ describe('parseConfig', () => {
       { to: parseCidr('10.0.0.0/8'), via: parseIpv4('192.0.2.1'), ifName: undefined },
       { to: parseCidr('172.16.0.0/12'), via: undefined, ifName: 'vx0' },
     ]);
+    // Relative to the config file's directory, like a capture file.
+    assert.equal(config.state, '/etc/netarp/state/netarp.json');
   });
 
   it('accepts an empty file (a daemon with nothing yet, filled by a reload)', () => {
@@ -172,6 +181,7 @@ describe('parseConfig', () => {
       [config.sysctl.size, config.interfaces.length, config.statics.length, config.routes.length],
       [0, 0, 0, 0],
     );
+    assert.equal(config.state, undefined);
   });
 });
 
@@ -190,7 +200,20 @@ const BAD: readonly { name: string; text: string; at: string; says: string }[] =
     name: 'unknown section',
     text: '[interfaces]\n',
     at: 'interfaces',
-    says: 'unknown key (known: sysctl, interface, static, route)',
+    says: 'unknown key (known: state, sysctl, interface, static, route)',
+  },
+  { name: 'state not a string', text: 'state = 1\n', at: 'state', says: 'non-empty string' },
+  {
+    name: 'evict_nocarrier not a boolean',
+    text: vx('evict_nocarrier = "yes"'),
+    at: 'interface[0].evict_nocarrier',
+    says: 'expected true or false',
+  },
+  {
+    name: 'evict_nocarrier without a link',
+    text: '[[interface]]\nname = "br0"\nkind = "bridge"\nmac = "02:00:00:00:00:10"\nevict_nocarrier = true\n',
+    at: 'interface[0].evict_nocarrier',
+    says: 'only an interface with a link has a carrier',
   },
   {
     name: 'sysctl short name',

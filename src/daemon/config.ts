@@ -79,6 +79,11 @@ export interface InterfaceConfig {
   readonly addresses: readonly Ipv4Cidr[];
   readonly noarp: boolean;
   readonly staticarp: boolean;
+  /**
+   * Whether the learned entries of the interface are deleted when its link loses carrier or
+   * its device goes away (Linux's arp_evict_nocarrier); by default they are kept, as BSD does.
+   */
+  readonly evictNoCarrier: boolean;
   /** Required for Ethernet interfaces; bridges and CARP interfaces have none. */
   readonly link: LinkSpec | undefined;
   /** The capture file, resolved against the config file's directory. */
@@ -116,6 +121,8 @@ export interface DaemonConfig {
   readonly interfaces: readonly InterfaceConfig[];
   readonly statics: readonly StaticConfig[];
   readonly routes: readonly RouteConfig[];
+  /** The state file (`state = "..."`), resolved against the file's directory, if given. */
+  readonly state: string | undefined;
 }
 
 /** The key a static entry is known by: its address, and whether it is the proxy-only one. */
@@ -302,7 +309,7 @@ function describe(value: unknown): string {
 
 // --- sections -----------------------------------------------------------------------------
 
-const TOP_KEYS = ['sysctl', 'interface', 'static', 'route'];
+const TOP_KEYS = ['state', 'sysctl', 'interface', 'static', 'route'];
 const INTERFACE_KEYS = [
   'name',
   'mac',
@@ -313,6 +320,7 @@ const INTERFACE_KEYS = [
   'kind',
   'bridge',
   'carp',
+  'evict_nocarrier',
 ];
 const FLAGS = ['noarp', 'staticarp'];
 
@@ -447,6 +455,10 @@ function readInterface(
   if (pcapText !== undefined && link === undefined) {
     reader.fail(join(path, 'pcap'), 'only an interface with a link can be captured');
   }
+  const evictNoCarrier = reader.boolean(table, 'evict_nocarrier', path);
+  if (evictNoCarrier && link === undefined) {
+    reader.fail(join(path, 'evict_nocarrier'), 'only an interface with a link has a carrier');
+  }
 
   const bridge = reader.name(table, 'bridge', path, false);
   if (bridge !== undefined) {
@@ -467,6 +479,7 @@ function readInterface(
     addresses,
     noarp: flagWords.includes('noarp'),
     staticarp: flagWords.includes('staticarp'),
+    evictNoCarrier,
     link,
     pcap: pcapText === undefined ? undefined : resolvePath(baseDir, pcapText),
     bridge,
@@ -662,7 +675,9 @@ export function parseConfig(text: string, file: string): DaemonConfig {
   const routes = reader
     .tables(top.route, 'route')
     .map((value, k) => readRoute(reader, value, `route[${k}]`, interfaces));
-  const config = { file, sysctl, interfaces, statics, routes };
+  const stateText = reader.string(top, 'state', '', false);
+  const state = stateText === undefined ? undefined : resolvePath(baseDir, stateText);
+  const config = { file, sysctl, interfaces, statics, routes, state };
   dryRun(reader, config);
   return config;
 }

@@ -14,6 +14,15 @@
  * An entry the operator sets or deletes at run time (`set`, `delete`, `flush`) stops being
  * the config's, so a reload never deletes it; a reload does set again every entry the file
  * names that is missing or differs.
+ *
+ * Run-time changes (entries set or deleted, knobs set) are kept in the state file (state.ts
+ * has the precedence rules) and answered only once they are on disk; at start they are
+ * restored over the config.
+ *
+ * Link faults: a link's errors are logged once per run (link-slot.ts); a TAP or AF_PACKET
+ * device that loses carrier takes its interface down until carrier is back (its learned
+ * entries evicted if `evict_nocarrier`); a device deleted under the daemon does the same, and
+ * the daemon reopens the link, with a growing delay, once a device of that name exists again.
  */
 
 import {
@@ -30,11 +39,18 @@ import {
 } from '../control/protocol.ts';
 import { type ControlHandler, ControlServer } from '../control/server.ts';
 import type { EntryInfo, StaticEntrySpec } from '../core/admin.ts';
-import { CONFIG_SPEC, configKeyOf, DEFAULT_CONFIG, SYSCTL_PREFIX } from '../core/config.ts';
+import {
+  type ArpConfig,
+  CONFIG_SPEC,
+  configKeyOf,
+  DEFAULT_CONFIG,
+  SYSCTL_PREFIX,
+} from '../core/config.ts';
 import { Engine } from '../core/engine.ts';
 import { assertNever, NetarpError } from '../core/errors.ts';
 import type { LogLevel } from '../core/events.ts';
-import { type Clock, SystemClock } from '../runtime/clock.ts';
+import { LinkError } from '../link/link.ts';
+import { type Clock, SystemClock, type Timer } from '../runtime/clock.ts';
 import { Host } from '../runtime/host.ts';
 import { Runner, type RuntimeEvent } from '../runtime/runner.ts';
 import { formatIpv4, formatMac, type Ipv4, parseIpv4, parseMac } from '../wire/addr.ts';
@@ -43,21 +59,32 @@ import {
   describeLink,
   type InterfaceConfig,
   interfaceSpec,
+  type LinkSpec,
   loadConfig,
   type StaticConfig,
   staticKey,
   staticSpec,
 } from './config.ts';
-import { LinkSlot } from './link-slot.ts';
-import { type LinkOpener, type OpenedLink, openLink } from './links.ts';
+import { type LinkIssue, LinkSlot } from './link-slot.ts';
+import {
+  type DeviceProbe,
+  type DeviceState,
+  type LinkOpener,
+  type OpenedLink,
+  openLink,
+  probeDevice,
+} from './links.ts';
 import type { LogSink } from './log.ts';
 import { isEmptyPlan, planReload } from './reload.ts';
 import { Resolver } from './resolver.ts';
+import { configStatic, type RunState } from './state.ts';
+import { defaultStatePath, readState, StateFile } from './state-file.ts';
 
 /** Why the daemon could not start or do what it was asked, besides config and socket errors. */
 export type DaemonErrorCode =
   | 'EUSAGE' // the command line is wrong
-  | 'ELINK'; // a link could not be opened
+  | 'ELINK' // a link could not be opened
+  | 'ESTATE'; // the state file cannot be written
 
 /** A daemon failure with a machine-readable code and a one-line message. */
 export class DaemonError extends Error {
@@ -83,12 +110,67 @@ export interface DaemonOptions {
   clock?: Clock;
   /** Opens links; `openLink` by default (tests pass one over memory links). */
   openLink?: LinkOpener;
+  /**
+   * The state file (--state); else the config's `state`, else next to the socket (or
+   * /var/lib/netarp/state.json for the default socket).
+   */
+  statePath?: string;
+  /** Probes link devices for carrier and existence; `probeDevice` by default. */
+  probeDevice?: DeviceProbe;
+  /** How often and how patiently links are watched; the defaults of LINK_WATCH otherwise. */
+  linkWatch?: Partial<LinkWatch>;
 }
 
-/** An interface with a link: the slot the runner holds and what is in it. */
+/** The timing of the link watch. */
+export interface LinkWatch {
+  /** Milliseconds between two looks at each TAP or AF_PACKET device's carrier. */
+  readonly carrierPollMs: number;
+  /** The first delay before reopening a link whose device is gone; it doubles each try... */
+  readonly reattachMinMs: number;
+  /** ...up to this. */
+  readonly reattachMaxMs: number;
+  /** How long a device just opened may take to show carrier before it counts as without. */
+  readonly carrierSettleMs: number;
+}
+
+/** How often a device just opened is asked whether it has carrier yet. */
+const CARRIER_SETTLE_STEP_MS = 100;
+
+/**
+ * Once a second: a carrier change is noticed within a second, as Linux's linkwatch delivers
+ * it (at most once a second per device, so a device just opened is given a second and a half
+ * to show carrier). Reattaching starts at a second and backs off to half a minute, so that a
+ * device gone for good costs two probes a minute.
+ */
+export const LINK_WATCH: LinkWatch = {
+  carrierPollMs: 1000,
+  reattachMinMs: 1000,
+  reattachMaxMs: 30_000,
+  carrierSettleMs: 1500,
+};
+
+/** Why the daemon took an interface down. */
+interface PortFault {
+  readonly kind: 'no-carrier' | 'gone';
+  /** The one line `interfaces` shows. */
+  readonly reason: string;
+}
+
+/** An interface with a link: the slot the runner holds, what is in it, and its faults. */
 interface Port {
+  readonly name: string;
   readonly slot: LinkSlot;
   opened: OpenedLink | undefined;
+  /** Set while the daemon holds the interface down for its link. */
+  fault: PortFault | undefined;
+  /** While the device is gone: the next attempt to reopen the link. */
+  retry: Timer | undefined;
+  /** Whether a failed reopening was logged during this outage (the rest are debug). */
+  retryWarned: boolean;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** Names the link of interface `index` of `config` in an error. */
@@ -169,7 +251,11 @@ export class Daemon implements ControlHandler {
   private readonly configStatics = new Map<string, StaticConfig>();
   private readonly startedAt: number;
   private stopping: Promise<void> | undefined;
-  private reloading: Promise<boolean> | undefined;
+  /** Reloads and link reopenings, one at a time, in order; never rejects. */
+  private serial: Promise<unknown> = Promise.resolve();
+  private readonly probe: DeviceProbe;
+  private readonly watch: LinkWatch;
+  private carrierTimer: Timer | undefined;
 
   private constructor(
     readonly socketPath: string,
@@ -177,11 +263,16 @@ export class Daemon implements ControlHandler {
     options: DaemonOptions,
     clock: Clock,
     links: ReadonlyMap<string, OpenedLink>,
+    /** The run-time changes, as the state file keeps them. */
+    private readonly state: RunState,
+    private readonly stateFile: StateFile,
   ) {
     this.config = config;
     this.clock = clock;
     this.sink = options.log;
     this.opener = options.openLink ?? openLink;
+    this.probe = options.probeDevice ?? probeDevice;
+    this.watch = { ...LINK_WATCH, ...options.linkWatch };
     this.startedAt = clock.now();
     this.engine = new Engine({ config: Object.fromEntries(config.sysctl) });
     this.runner = new Runner(this.engine, { clock });
@@ -191,23 +282,52 @@ export class Daemon implements ControlHandler {
       this.resolver.onEvent(event);
       this.emit(monitorEvent(event));
     });
-    this.runner.onError((error) => this.log('err', error.message));
+    // Link errors come through the slots (onLinkIssue), which log one line per run of them.
+    this.runner.onError((error) => {
+      if (!(error instanceof LinkError)) this.log('err', error.message);
+    });
     for (const iface of config.interfaces) this.addInterface(iface, links.get(iface.name));
   }
 
   /**
-   * Checks the config and the socket path, opens the links, populates the engine and starts
-   * the control socket. Throws ConfigError, ControlServerError or DaemonError, having closed
-   * whatever it had opened.
+   * Checks the config and the socket path, reads the state file, opens the links, populates
+   * the engine, restores the run-time changes over it, saves the state and starts the control
+   * socket. Throws ConfigError, ControlServerError or DaemonError, having closed whatever it
+   * had opened.
    */
   static async start(options: DaemonOptions): Promise<Daemon> {
     const config = await loadConfig(options.configFile);
     await ControlServer.checkPath(options.socketPath);
     const clock = options.clock ?? new SystemClock();
+    const statePath = options.statePath ?? config.state ?? defaultStatePath(options.socketPath);
+    // Read before anything is opened, so that its lines come first; logged once running.
+    const notes: [LogLevel, string][] = [];
+    const state = await readState(statePath, (level, message) => notes.push([level, message]));
+    let stateFile: StateFile;
+    try {
+      stateFile = await StateFile.open(statePath, () => state.serialize());
+    } catch (error) {
+      throw new DaemonError(
+        'ESTATE',
+        `cannot keep the state file ${statePath}: ${messageOf(error)}`,
+        {
+          cause: error,
+        },
+      );
+    }
     const links = await openLinks(config, config.interfaces, options.openLink ?? openLink, clock);
-    const daemon = new Daemon(options.socketPath, config, options, clock, links);
+    const daemon = new Daemon(options.socketPath, config, options, clock, links, state, stateFile);
+    for (const [level, message] of notes) daemon.log(level, message);
     try {
       daemon.populate(config);
+      daemon.restore();
+      try {
+        // Proves the file can be written before any change is accepted, and drops from it
+        // what could not be restored.
+        await stateFile.commit();
+      } catch (error) {
+        throw new DaemonError('ESTATE', messageOf(error), { cause: error });
+      }
       daemon.server = await ControlServer.listen({
         path: options.socketPath,
         handler: daemon,
@@ -222,6 +342,7 @@ export class Daemon implements ControlHandler {
       'info',
       `started: config ${config.file}, interfaces ${names}, control socket ${options.socketPath}`,
     );
+    daemon.armCarrierWatch();
     return daemon;
   }
 
@@ -237,12 +358,16 @@ export class Daemon implements ControlHandler {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.log('info', 'stopping');
-      // A reload under way finishes first, so that no link it opens is left open.
-      await this.reloading;
+      this.carrierTimer?.cancel();
+      for (const port of this.ports.values()) port.retry?.cancel();
+      // A reload or reopening under way finishes first, so that no link it opens is left open.
+      await this.serial;
       this.resolver.cancelAll();
       this.host.cancelAll();
       await this.server?.close();
       await this.runner.close();
+      // A write under way finishes: what was answered is on disk, and nothing is cut short.
+      await this.stateFile.idle();
     })();
     return this.stopping;
   }
@@ -253,9 +378,15 @@ export class Daemon implements ControlHandler {
    * Reloads asked for while one runs wait for it.
    */
   reload(): Promise<boolean> {
-    const previous = this.reloading ?? Promise.resolve(true);
-    const next = previous.then(() => this.reloadNow());
-    this.reloading = next;
+    return this.inOrder(() => this.reloadNow());
+  }
+
+  /** Runs `work` after the reloads and reopenings before it (a failure stops no later one). */
+  private inOrder<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.serial.then(work);
+    this.serial = next.catch((error: unknown) => {
+      this.log('err', `internal error: ${messageOf(error)}`);
+    });
     return next;
   }
 
@@ -270,15 +401,15 @@ export class Daemon implements ControlHandler {
       case 'get':
         return this.get(request);
       case 'set':
-        return this.set(request);
+        return this.saved(`set ${request.host}`, this.set(request));
       case 'delete':
-        return this.delete(request);
+        return this.saved(`delete ${request.host}`, this.delete(request));
       case 'flush':
-        return this.flush(request);
+        return this.saved('flush', this.flush(request));
       case 'sysctl-get':
         return this.sysctlGet(request);
       case 'sysctl-set':
-        return this.sysctlSet(request);
+        return this.saved(`sysctl ${request.name}`, this.sysctlSet(request));
       case 'stats':
         return this.stats();
       case 'interfaces':
@@ -297,6 +428,21 @@ export class Daemon implements ControlHandler {
       default:
         return assertNever(request);
     }
+  }
+
+  /**
+   * Answers `result` once the state file holds the change that made it. If it cannot be
+   * written, the change is in force but would be lost at a restart: answered EIO, saying so.
+   */
+  private async saved<T>(what: string, result: T): Promise<T> {
+    try {
+      await this.stateFile.commit();
+    } catch (error) {
+      const message = `${what}: in force, but not saved (it would be lost at a restart): ${messageOf(error)}`;
+      this.log('err', message);
+      throw new ControlFailure('EIO', message);
+    }
+    return result;
   }
 
   private list(request: RequestFor<'list'>): OpResult<'list'> {
@@ -332,7 +478,17 @@ export class Daemon implements ControlHandler {
     if (request.ifName !== undefined) spec.ifName = request.ifName;
     this.runner.apply((engine, now) => engine.addEntry(now, spec));
     // The operator set it: a reload no longer owns this entry.
-    this.configStatics.delete(staticKey({ ip, pub, only }));
+    const key = staticKey({ ip, pub, only });
+    this.configStatics.delete(key);
+    const base = configStatic(this.config, key);
+    if (spec.temp) {
+      this.state.entryRemoved(key, base);
+    } else {
+      this.state.entrySet(
+        { ip, mac: spec.mac, ifName: request.ifName, temp: false, pub, only },
+        base,
+      );
+    }
     const stored = this.findEntry(ip, pub && only);
     if (!stored) throw new ControlFailure('EINTERNAL', `set: ${request.host} vanished`);
     return stored;
@@ -344,7 +500,7 @@ export class Daemon implements ControlHandler {
     // arp -d deletes the host entry, else (or with pub) the proxy-only one (admin.ts).
     const before = (pub ? undefined : this.findEntry(ip, false)) ?? this.findEntry(ip, true);
     this.runner.apply((engine, now) => engine.deleteEntry(now, ip, pub));
-    if (before) this.configStatics.delete(this.keyOf(before));
+    if (before) this.entryGone(before);
     return { deleted: before ? [before] : [] };
   }
 
@@ -361,7 +517,7 @@ export class Daemon implements ControlHandler {
         this.runner.apply((engine, now) => engine.deleteEntry(now, entry.ip, entry.proxyOnly));
       }
     }
-    for (const entry of doomed) this.configStatics.delete(this.keyOf(entry));
+    for (const entry of doomed) this.entryGone(entry);
     return { deleted: doomed };
   }
 
@@ -377,6 +533,7 @@ export class Daemon implements ControlHandler {
     const key = configKeyOf(request.name);
     const old = this.engine.getSysctl(key);
     this.engine.setSysctl(key, request.value);
+    this.state.sysctlSet(key, request.value, this.config.sysctl.get(key) ?? null);
     const name = SYSCTL_PREFIX + key;
     if (old !== request.value) this.log('info', `sysctl ${name}: ${old} -> ${request.value}`);
     return { name, old, value: request.value };
@@ -410,6 +567,7 @@ export class Daemon implements ControlHandler {
         oversized: 0,
         eventsLost: 0,
       },
+      state: { path: this.stateFile.path, changes: this.state.size, ...this.stateFile.stats() },
       uptimeMs: Math.max(0, this.clock.now() - this.startedAt),
     };
   }
@@ -418,8 +576,14 @@ export class Daemon implements ControlHandler {
     const all = this.engine.interfaces();
     return this.config.interfaces.map((iface) => {
       const live = all.find((i) => i.name === iface.name)!;
-      const flags = [...(live.noarp ? ['noarp'] : []), ...(live.staticarp ? ['staticarp'] : [])];
       const port = this.ports.get(iface.name);
+      const flags = [
+        ...(live.noarp ? ['noarp'] : []),
+        ...(live.staticarp ? ['staticarp'] : []),
+        ...(iface.evictNoCarrier ? ['evict_nocarrier'] : []),
+        // As ip-link(8) shows a device without carrier.
+        ...(port?.fault ? ['no-carrier'] : []),
+      ];
       const info: InterfaceInfo = {
         name: live.name,
         kind: live.kind,
@@ -439,6 +603,7 @@ export class Daemon implements ControlHandler {
               },
             }
           : {}),
+        ...(port?.fault ? { fault: port.fault.reason } : {}),
       };
       return info;
     });
@@ -475,6 +640,13 @@ export class Daemon implements ControlHandler {
     return staticKey({ ip: parseIpv4(entry.ip), pub: entry.proxyOnly, only: entry.proxyOnly });
   }
 
+  /** An entry the operator deleted (or flushed): the config's no more, and recorded. */
+  private entryGone(entry: EntryInfo): void {
+    const key = this.keyOf(entry);
+    this.configStatics.delete(key);
+    this.state.entryRemoved(key, configStatic(this.config, key));
+  }
+
   /** Adds an interface to the engine and, for an Ethernet one, its link slot to the runner. */
   private addInterface(iface: InterfaceConfig, opened: OpenedLink | undefined): void {
     this.engine.addInterface(interfaceSpec(iface));
@@ -482,7 +654,17 @@ export class Daemon implements ControlHandler {
     const slot = new LinkSlot(iface.name);
     slot.replace(opened?.link);
     this.runner.attach(iface.name, slot);
-    this.ports.set(iface.name, { slot, opened });
+    const port: Port = {
+      name: iface.name,
+      slot,
+      opened,
+      fault: undefined,
+      retry: undefined,
+      retryWarned: false,
+    };
+    // Deferred: a link may report from inside a send, while the engine is working.
+    slot.onIssue((issue) => queueMicrotask(() => this.onLinkIssue(port, issue)));
+    this.ports.set(iface.name, port);
   }
 
   /** Addresses (announced), routes and static entries of a freshly started daemon. */
@@ -501,6 +683,66 @@ export class Daemon implements ControlHandler {
       route.to,
       route.via === undefined ? { ifName: route.ifName! } : { gateway: route.via },
     );
+  }
+
+  /**
+   * Restores the run-time changes the state file holds over the config just applied (the
+   * precedence is state.ts's); what cannot be restored is logged and dropped.
+   */
+  private restore(): void {
+    const plan = this.state.planRestore(this.config);
+    for (const line of plan.dropped) this.log('warning', `state: ${line}`);
+    let entries = 0;
+    let deletions = 0;
+    for (const { key, change } of plan.statics) {
+      try {
+        if (change.entry === null) {
+          const { ip, pub, only } = change.base!;
+          // Only the exact entry: arp -d would fall back to the proxy-only one.
+          if (this.findEntry(ip, pub && only)) {
+            this.runner.apply((engine, now) => engine.deleteEntry(now, ip, pub && only));
+          }
+          deletions++;
+        } else {
+          const entry = change.entry;
+          this.runner.apply((engine, now) => engine.addEntry(now, staticSpec(entry)));
+          entries++;
+        }
+        this.configStatics.delete(key);
+      } catch (error) {
+        this.state.forgetStatic(key);
+        this.log('warning', `state: ${key} cannot be restored: ${messageOf(error)}; dropped`);
+      }
+    }
+    let knobs = 0;
+    for (const { key, value } of plan.sysctl) {
+      try {
+        this.engine.setSysctl(key, value);
+        knobs++;
+      } catch (error) {
+        this.state.forgetSysctl(key);
+        this.log(
+          'warning',
+          `state: ${SYSCTL_PREFIX}${key} cannot be restored: ${messageOf(error)}; dropped`,
+        );
+      }
+    }
+    if (entries + deletions + knobs > 0) {
+      this.log(
+        'info',
+        `state: restored ${entries} entries set, ${deletions} deleted and ${knobs} knobs set at run time, from ${this.stateFile.path}`,
+      );
+    }
+  }
+
+  /** Saves the state after a change no request waits for (a reload); a failure is logged. */
+  private saveQuietly(): void {
+    this.stateFile.commit().catch((error: unknown) => {
+      this.log(
+        'err',
+        `state: ${messageOf(error)}; run-time changes made so far may be lost at a restart`,
+      );
+    });
   }
 
   /** Sets a static entry of the config (replacing what is there) and owns it. */
@@ -576,6 +818,10 @@ export class Daemon implements ControlHandler {
       return false;
     }
 
+    const knobsTouched = new Set<keyof ArpConfig>([
+      ...plan.sysctlSet.map(([key]) => key),
+      ...plan.sysctlReset,
+    ]);
     for (const [key, value] of plan.sysctlSet) {
       const old = this.engine.getSysctl(key);
       if (old === value) continue;
@@ -614,27 +860,23 @@ export class Daemon implements ControlHandler {
     for (const iface of plan.revived) {
       this.ghosts.delete(iface.name);
       const port = this.ports.get(iface.name);
-      const link = opened.get(iface.name);
-      if (port) {
-        port.slot.replace(link?.link);
-        port.opened = link;
-      }
+      if (port) this.attachLink(port, opened.get(iface.name), false);
       this.engine.setInterfaceFlags(iface.name, iface);
       this.runner.apply((engine, at) => engine.setInterfaceUp(at, iface.name, true));
       changes.push(`+interface ${iface.name}`);
     }
     for (const iface of relinked) {
       const port = this.ports.get(iface.name);
-      const link = opened.get(iface.name);
-      if (port) {
-        port.slot.replace(link?.link);
-        port.opened = link;
-      }
+      if (port) this.attachLink(port, opened.get(iface.name), true);
       changes.push(`link ${iface.name}: ${iface.link ? describeLink(iface.link) : 'none'}`);
     }
     for (const iface of plan.reflagged) {
       this.engine.setInterfaceFlags(iface.name, iface);
-      const flags = [iface.noarp ? 'noarp' : '', iface.staticarp ? 'staticarp' : ''];
+      const flags = [
+        iface.noarp ? 'noarp' : '',
+        iface.staticarp ? 'staticarp' : '',
+        iface.evictNoCarrier ? 'evict_nocarrier' : '',
+      ];
       changes.push(`flags ${iface.name}: [${flags.filter(Boolean).join(', ')}]`);
     }
     for (const iface of plan.recarped) {
@@ -664,6 +906,9 @@ export class Daemon implements ControlHandler {
     }
 
     this.config = next;
+    // The file's word now stands for every key it names (state.ts).
+    this.state.reloaded(next, knobsTouched, (entry) => this.holds(entry));
+    this.saveQuietly();
     const summary = changes.length === 0 && isEmptyPlan(plan) ? 'no changes' : changes.join('; ');
     this.log('info', `reloaded ${file}: ${summary}`);
     return true;
@@ -684,6 +929,13 @@ export class Daemon implements ControlHandler {
     }
     this.runner.apply((engine, at) => engine.setInterfaceUp(at, name, false));
     this.ghosts.set(name, iface);
+    const port = this.ports.get(name);
+    if (port) {
+      // A removed interface waits for no device and has no fault of its own.
+      port.retry?.cancel();
+      port.retry = undefined;
+      port.fault = undefined;
+    }
   }
 
   /** Puts back links closed by a refused reload, reopening them from the running config. */
@@ -699,11 +951,223 @@ export class Daemon implements ControlHandler {
           mac: iface.mac,
           clock: this.clock,
         });
-        port.slot.replace(link.link);
-        port.opened = link;
+        this.attachLink(port, link, true);
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         this.log('err', `interface ${name} is left without a link: ${message}`);
+      }
+    }
+  }
+
+  // --- link faults ------------------------------------------------------------------------
+
+  /**
+   * Puts `opened` in the port's slot: any wait for its device ends, and an interface the
+   * daemon held down for its link comes up again (announcing its addresses) if `bringUp`.
+   */
+  private attachLink(port: Port, opened: OpenedLink | undefined, bringUp: boolean): void {
+    port.retry?.cancel();
+    port.retry = undefined;
+    port.slot.replace(opened?.link);
+    port.opened = opened;
+    if (opened && port.fault) {
+      port.fault = undefined;
+      if (bringUp && !this.ghosts.has(port.name)) {
+        this.runner.apply((engine, at) => engine.setInterfaceUp(at, port.name, true));
+      }
+    }
+  }
+
+  /** A slot's health report: log the first error of a run, and the end of one; a lost device. */
+  private onLinkIssue(port: Port, issue: LinkIssue): void {
+    if (this.stopping || this.ports.get(port.name) !== port) return;
+    if (issue.kind === 'recovered') {
+      this.log('info', `${port.name}: ${port.slot.name} works again after ${issue.errors} errors`);
+      return;
+    }
+    const gone = port.opened?.gone?.();
+    if (gone !== undefined) {
+      this.deviceLost(port, gone);
+      return;
+    }
+    if (issue.first) {
+      this.log(
+        'err',
+        `${port.name}: ${issue.error.message} (more errors are counted, not logged, until a frame arrives again)`,
+      );
+    }
+  }
+
+  /**
+   * The link's device is gone: close the link, hold the interface down (evicting its learned
+   * entries if configured) and try to reopen the link, backing off, until the device exists.
+   */
+  private deviceLost(port: Port, reason: string): void {
+    const opened = port.opened;
+    if (!opened) return;
+    port.slot.replace(undefined);
+    port.opened = undefined;
+    opened.link.close().catch(() => {});
+    const device = this.linkOf(port);
+    const what = device && device.type !== 'vxlan' ? device.device : 'the device';
+    this.takeDown(
+      port,
+      { kind: 'gone', reason: `${reason}; reopened when ${what} exists again` },
+      `${port.name}: ${reason}; ${port.name} is down and its link is reopened once ${what} exists again (SIGHUP: at once)`,
+    );
+    port.retryWarned = false;
+    this.scheduleReattach(port, 0);
+  }
+
+  /** The link spec the config in force gives the port's interface. */
+  private linkOf(port: Port): InterfaceConfig['link'] {
+    return this.config.interfaces.find((i) => i.name === port.name)?.link;
+  }
+
+  /** Holds the interface down for `fault` (logged as `line`), evicting if configured. */
+  private takeDown(port: Port, fault: PortFault, line: string): void {
+    const wasDown = port.fault !== undefined;
+    port.fault = fault;
+    // A lost device is an error; a lost carrier (a cable, a peer going down) a warning.
+    const level: LogLevel = fault.kind === 'gone' ? 'err' : 'warning';
+    if (wasDown || this.ghosts.has(port.name)) {
+      this.log(level, line);
+      return;
+    }
+    this.runner.apply((engine, at) => engine.setInterfaceUp(at, port.name, false));
+    const iface = this.config.interfaces.find((i) => i.name === port.name);
+    let evicted = 0;
+    if (iface?.evictNoCarrier) {
+      for (const entry of this.engine.listEntries(this.runner.now())) {
+        if (entry.ifName !== port.name || entry.static || entry.local) continue;
+        this.runner.apply((engine, at) => engine.deleteEntry(at, entry.ip, entry.proxyOnly));
+        evicted++;
+      }
+    }
+    this.log(level, iface?.evictNoCarrier ? `${line}; ${evicted} learned entries evicted` : line);
+  }
+
+  private scheduleReattach(port: Port, attempt: number): void {
+    if (this.stopping) return;
+    const delay = Math.min(
+      this.watch.reattachMaxMs,
+      this.watch.reattachMinMs * 2 ** Math.min(attempt, 30),
+    );
+    const timer = this.clock.setTimer(this.clock.now() + delay, () => {
+      // A failure is logged by inOrder.
+      this.inOrder(() => this.reattach(port, attempt + 1)).catch(() => {});
+    });
+    port.retry = timer;
+  }
+
+  /** One attempt to reopen a lost link: only once its device exists again (never creating it). */
+  private async reattach(port: Port, attempt: number): Promise<void> {
+    const spec = this.linkOf(port);
+    // Stopped, removed, given a link by a reload meanwhile: nothing to do.
+    if (this.stopping || port.opened || !spec || this.ghosts.has(port.name)) return;
+    if (port.fault?.kind !== 'gone') return;
+    let state: Awaited<ReturnType<DeviceProbe>>;
+    try {
+      state = await this.probe(spec);
+    } catch {
+      state = 'unknown';
+    }
+    if (state === 'absent') {
+      this.scheduleReattach(port, attempt);
+      return;
+    }
+    const iface = this.config.interfaces.find((i) => i.name === port.name)!;
+    let opened: OpenedLink;
+    try {
+      opened = await this.opener(spec, {
+        ifName: port.name,
+        pcap: iface.pcap,
+        mac: iface.mac,
+        clock: this.clock,
+      });
+    } catch (error) {
+      // Logged once per outage at warning: the device exists but will not open (yet).
+      this.log(
+        port.retryWarned ? 'debug' : 'warning',
+        `${port.name}: reopening ${describeLink(spec)} failed: ${messageOf(error)}`,
+      );
+      port.retryWarned = true;
+      this.scheduleReattach(port, attempt);
+      return;
+    }
+    if (this.stopping || this.ghosts.has(port.name) || port.opened) {
+      await opened.link.close();
+      return;
+    }
+    const down = (await this.carrierAfterOpen(spec)) === 'down';
+    this.attachLink(port, opened, !down);
+    if (down) {
+      // Back without carrier: the carrier watch brings the interface up when it has it.
+      port.fault = { kind: 'no-carrier', reason: `no carrier on ${describeLink(spec)}` };
+    }
+    this.log(
+      'info',
+      `${port.name}: reattached ${describeLink(spec)}; ${port.name} is ${down ? 'still down (no carrier)' : 'up'}`,
+    );
+  }
+
+  /**
+   * The device's state once a link holds it: a TAP device has carrier only while a process
+   * has it open, and the kernel's linkwatch reports a new carrier up to a second later, so a
+   * "down" is asked again for `carrierSettleMs` before it is believed.
+   */
+  private async carrierAfterOpen(spec: LinkSpec): Promise<DeviceState> {
+    const until = this.clock.now() + this.watch.carrierSettleMs;
+    for (;;) {
+      let state: DeviceState;
+      try {
+        state = await this.probe(spec);
+      } catch {
+        return 'unknown';
+      }
+      if (state !== 'down' || this.clock.now() >= until || this.stopping) return state;
+      await new Promise<void>((resolve) => {
+        this.clock.setTimer(this.clock.now() + CARRIER_SETTLE_STEP_MS, resolve);
+      });
+    }
+  }
+
+  /** Looks at every TAP and AF_PACKET device's carrier, every `carrierPollMs`. */
+  private armCarrierWatch(): void {
+    if (this.stopping) return;
+    this.carrierTimer = this.clock.setTimer(this.clock.now() + this.watch.carrierPollMs, () => {
+      void this.checkCarriers().finally(() => this.armCarrierWatch());
+    });
+  }
+
+  private async checkCarriers(): Promise<void> {
+    for (const port of this.ports.values()) {
+      const spec = this.linkOf(port);
+      if (!port.opened || !spec || this.ghosts.has(port.name) || this.stopping) continue;
+      let state: Awaited<ReturnType<DeviceProbe>>;
+      try {
+        state = await this.probe(spec);
+      } catch {
+        continue;
+      }
+      // The link may have changed while the probe ran.
+      if (!port.opened || this.stopping || this.ghosts.has(port.name)) continue;
+      if (state === 'absent' && port.fault?.kind !== 'gone') {
+        this.deviceLost(port, `${port.slot.name}: the device is gone (no interface of that name)`);
+      } else if (state === 'down' && port.fault === undefined) {
+        const line = `${port.name}: no carrier on ${describeLink(spec)}; ${port.name} is down until carrier is back`;
+        this.takeDown(
+          port,
+          { kind: 'no-carrier', reason: `no carrier on ${describeLink(spec)}` },
+          line,
+        );
+      } else if ((state === 'up' || state === 'unknown') && port.fault?.kind === 'no-carrier') {
+        port.fault = undefined;
+        this.runner.apply((engine, at) => engine.setInterfaceUp(at, port.name, true));
+        this.log(
+          'info',
+          `${port.name}: carrier back on ${describeLink(spec)}; ${port.name} is up and announces its addresses`,
+        );
       }
     }
   }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type Link, LinkError, type LinkErrorHandler } from '../link/link.ts';
+import { type FrameHandler, type Link, LinkError, type LinkErrorHandler } from '../link/link.ts';
 import { MemoryHub } from '../link/memory.ts';
 import { LinkSlot } from './link-slot.ts';
 
@@ -59,12 +59,56 @@ describe('LinkSlot', () => {
   });
 });
 
-/** A link that reports an error when told to. */
+describe('LinkSlot health', () => {
+  it('reports the error that starts a run, and the frame that ends it, with the count', async () => {
+    const hub = new MemoryHub();
+    const peer = hub.port('peer');
+    const link = new ErrorLink('vx');
+    const slot = new LinkSlot('vx0');
+    const issues: string[] = [];
+    slot.onIssue((issue) =>
+      issues.push(
+        issue.kind === 'error'
+          ? `${issue.first ? 'first' : 'more'}: ${issue.error.message}`
+          : `recovered after ${issue.errors}`,
+      ),
+    );
+    slot.replace(link);
+    link.fail('one');
+    link.fail('two');
+    link.fail('three');
+    assert.equal(slot.failing, 3);
+    link.deliver(Uint8Array.of(1));
+    link.deliver(Uint8Array.of(2));
+    link.fail('four');
+    // A new link in the slot starts healthy: its first error starts a run.
+    const memory = hub.port('memory');
+    slot.replace(memory);
+    peer.send(Uint8Array.of(3));
+    await settle();
+    assert.deepEqual(issues, [
+      'first: vx: one',
+      'more: vx: two',
+      'more: vx: three',
+      'recovered after 3',
+      'first: vx: four',
+    ]);
+    assert.deepEqual([slot.errors, slot.failing], [4, 0]);
+  });
+});
+
+/** A link that reports an error, or delivers a frame, when told to. */
 class ErrorLink implements Link {
   private errorHandler: LinkErrorHandler | undefined;
   constructor(readonly name: string) {}
   send(): void {}
-  onFrame(): void {}
+  private frameHandler: FrameHandler | undefined;
+  onFrame(handler: FrameHandler): void {
+    this.frameHandler = handler;
+  }
+  deliver(frame: Uint8Array): void {
+    this.frameHandler?.(frame);
+  }
   onError(handler: LinkErrorHandler): void {
     this.errorHandler = handler;
   }

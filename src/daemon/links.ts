@@ -1,8 +1,12 @@
 /**
  * Opens the link a config names for an interface, optionally tee'd to a pcap file: one switch
- * over the link types (`vxlan`, `tap`, `packet`).
+ * over the link types (`vxlan`, `tap`, `packet`); and probes the device behind a TAP or
+ * AF_PACKET link (does it exist, has it carrier), which the daemon does to notice a carrier
+ * loss and to reattach a link whose device was deleted once it exists again.
  */
+import { readFile } from 'node:fs/promises';
 import type { Link } from '../link/link.ts';
+import { loadNative } from '../link/native/addon.ts';
 import { PacketLink } from '../link/packet.ts';
 import { PcapTee, type TimestampSource } from '../link/pcap-tee.ts';
 import { TapLink } from '../link/tap.ts';
@@ -19,6 +23,11 @@ export interface OpenedLink {
   counters(): Record<string, number>;
   /** The capture's counters, when tee'd. */
   pcapCounters(): Record<string, number> | undefined;
+  /**
+   * Why the link stopped for good (its device was deleted), or undefined while it works. A
+   * link that cannot lose its device (VXLAN, memory) may leave this out.
+   */
+  gone?(): string | undefined;
 }
 
 /** What a link opener is told besides the spec. */
@@ -40,7 +49,11 @@ export type LinkOpener = (spec: LinkSpec, options: OpenLinkOptions) => Promise<O
 async function openDriver(
   spec: LinkSpec,
   options: OpenLinkOptions,
-): Promise<{ link: Link; counters: () => Record<string, number> }> {
+): Promise<{
+  link: Link;
+  counters: () => Record<string, number>;
+  gone?: () => string | undefined;
+}> {
   switch (spec.type) {
     case 'vxlan': {
       const link = await VxlanLink.open({
@@ -52,14 +65,14 @@ async function openDriver(
     }
     case 'tap': {
       const link = await TapLink.open({ device: spec.device });
-      return { link, counters: () => ({ ...link.stats() }) };
+      return { link, counters: () => ({ ...link.stats() }), gone: () => link.gone };
     }
     case 'packet': {
       const link = await PacketLink.open({
         device: spec.device,
         ...(options.mac === undefined ? {} : { unicastMac: options.mac }),
       });
-      return { link, counters: () => ({ ...link.stats() }) };
+      return { link, counters: () => ({ ...link.stats() }), gone: () => link.gone };
     }
   }
 }
@@ -73,6 +86,7 @@ export const openLink: LinkOpener = async (spec, options) => {
       type: spec.type,
       counters: driver.counters,
       pcapCounters: () => undefined,
+      ...(driver.gone === undefined ? {} : { gone: driver.gone }),
     };
   }
   let tee: PcapTee;
@@ -88,5 +102,49 @@ export const openLink: LinkOpener = async (spec, options) => {
     type: spec.type,
     counters: driver.counters,
     pcapCounters: () => ({ ...tee.stats() }),
+    ...(driver.gone === undefined ? {} : { gone: driver.gone }),
   };
+};
+
+/**
+ * The device behind a link, as the daemon watches it: `absent` (no such interface in this
+ * network namespace), `down` (no carrier, or administratively down), `up`, or `unknown`
+ * (nothing to watch: a VXLAN link, or a device that does not say).
+ */
+export type DeviceState = 'up' | 'down' | 'absent' | 'unknown';
+
+/** Probes the device behind a link; the daemon's default is `probeDevice`. */
+export type DeviceProbe = (spec: LinkSpec) => Promise<DeviceState>;
+
+/**
+ * The kernel's word on a TAP or AF_PACKET link's device: whether it exists (the interface
+ * index, in this process's network namespace), and its operational state from
+ * /sys/class/net/DEV/operstate (RFC 2863's ifOperStatus: "up", "down", "lowerlayerdown", ...).
+ * sysfs shows the namespace it was mounted in: run the daemon where it is its own (`ip netns
+ * exec` mounts one for the namespace it enters).
+ */
+export const probeDevice: DeviceProbe = async (spec) => {
+  if (spec.type === 'vxlan') return 'unknown';
+  const native = loadNative();
+  if (native.kind === 'loaded' && native.addon.interfaceIndex(spec.device) === 0) {
+    return 'absent';
+  }
+  let operstate: string;
+  try {
+    operstate = (await readFile(`/sys/class/net/${spec.device}/operstate`, 'utf8')).trim();
+  } catch {
+    return native.kind === 'loaded' ? 'unknown' : 'absent';
+  }
+  switch (operstate) {
+    case 'up':
+      return 'up';
+    case 'down':
+    case 'lowerlayerdown':
+    case 'notpresent':
+    case 'dormant':
+      return 'down';
+    default:
+      // "unknown" (drivers that do not report carrier) and "testing": nothing to act on.
+      return 'unknown';
+  }
 };

@@ -143,6 +143,11 @@ describe('planReload', () => {
         'interface[1].kind',
         'vx1 is of kind ether; changing it needs a restart',
       ],
+      [
+        `state = "/var/lib/other.json"\n${BASE}`,
+        'state',
+        'the state file is chosen at start (the default); changing it needs a restart',
+      ],
     ];
     for (const [next, at, reason] of cases) {
       assert.throws(
@@ -152,6 +157,17 @@ describe('planReload', () => {
         at,
       );
     }
+  });
+
+  it('changes evict_nocarrier in place, as a flag', () => {
+    const evicting = BASE.replace(
+      iface('vx1', '02:00:00:00:00:03', ['198.51.100.2/24'], '', 4790),
+      iface('vx1', '02:00:00:00:00:03', ['198.51.100.2/24'], 'evict_nocarrier = true', 4790),
+    );
+    assert.deepEqual(summary(planReload(config(BASE), config(evicting), new Map())), {
+      ...NOTHING,
+      reflagged: ['vx1'],
+    });
   });
 
   it('changes the CARP state in place but not the parent', () => {

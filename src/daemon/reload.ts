@@ -38,7 +38,7 @@ export interface ReloadPlan {
   readonly revived: readonly InterfaceConfig[];
   /** Interfaces that stay and whose link or capture file changed. */
   readonly relinked: readonly InterfaceConfig[];
-  /** Interfaces that stay and whose flags changed. */
+  /** Interfaces that stay and whose flags (noarp, staticarp, evict_nocarrier) changed. */
   readonly reflagged: readonly InterfaceConfig[];
   /** CARP interfaces that stay and whose state changed. */
   readonly recarped: readonly InterfaceConfig[];
@@ -117,6 +117,13 @@ export function planReload(
   next: DaemonConfig,
   ghosts: ReadonlyMap<string, InterfaceConfig>,
 ): ReloadPlan {
+  if (current.state !== next.state) {
+    throw new ConfigError(
+      next.file,
+      'state',
+      `the state file is chosen at start (${current.state ?? 'the default'}); changing it needs a restart`,
+    );
+  }
   const before = new Map(current.interfaces.map((i) => [i.name, i]));
   const after = new Set(next.interfaces.map((i) => i.name));
   const added: InterfaceConfig[] = [];
@@ -144,7 +151,11 @@ export function planReload(
     }
     checkIdentity(next.file, path, previous, iface);
     if (!sameLink(previous.link, iface.link) || previous.pcap !== iface.pcap) relinked.push(iface);
-    if (previous.noarp !== iface.noarp || previous.staticarp !== iface.staticarp) {
+    if (
+      previous.noarp !== iface.noarp ||
+      previous.staticarp !== iface.staticarp ||
+      previous.evictNoCarrier !== iface.evictNoCarrier
+    ) {
       reflagged.push(iface);
     }
     if (previous.carp?.state !== iface.carp?.state) recarped.push(iface);

@@ -70,10 +70,18 @@ describe('parseDaemonArgs', () => {
         'json',
         '--log-level',
         'debug',
+        '--state',
+        '/var/tmp/x.json',
       ]),
       {
         kind: 'run',
-        options: { config: 'a.toml', socket: '/x.sock', logFormat: 'json', logLevel: 'debug' },
+        options: {
+          config: 'a.toml',
+          socket: '/x.sock',
+          state: '/var/tmp/x.json',
+          logFormat: 'json',
+          logLevel: 'debug',
+        },
       },
     );
     assert.deepEqual(parseDaemonArgs(['--help']), { kind: 'help' });
@@ -89,6 +97,7 @@ describe('parseDaemonArgs', () => {
       ],
       [['-c', 'a', '--verbose'], "daemon: unknown option '--verbose'"],
       [['-c', 'a', 'extra'], "daemon: unexpected argument 'extra'"],
+      [['-c', 'a', '--state', ''], 'daemon: --state PATH is empty'],
     ];
     for (const [args, message] of cases) {
       assert.throws(

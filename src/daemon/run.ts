@@ -19,6 +19,8 @@ export interface RunDaemonOptions {
   config: string;
   /** The control socket (--socket); else $NETARP_SOCKET, else the default. */
   socket?: string;
+  /** The state file (--state); else the config's `state`, else next to the socket. */
+  state?: string;
   /** --log-format: text (default) or json. */
   logFormat?: LogFormat;
   /** --log-level: the least severe level logged; default info. */
@@ -37,8 +39,8 @@ export interface DaemonProcess {
 }
 
 /** The text of `netarp daemon --help`. */
-export const DAEMON_HELP = `usage: netarp daemon --config FILE [--socket PATH] [--log-format text|json]
-                     [--log-level err|warning|info|debug]
+export const DAEMON_HELP = `usage: netarp daemon --config FILE [--socket PATH] [--state PATH]
+                     [--log-format text|json] [--log-level err|warning|info|debug]
 
 Runs the ARP engine on the links of FILE (TOML) and serves the control socket the
 other netarp commands talk to.
@@ -47,6 +49,10 @@ options:
   -c, --config FILE      the config file (required)
   -s, --socket PATH      the control socket (default: $NETARP_SOCKET, else
                          /run/netarp/netarp.sock); created mode 0600
+      --state PATH       where entries and knobs changed at run time are kept
+                         across restarts (default: the config's state key, else
+                         next to the socket, NAME.state.json, or
+                         /var/lib/netarp/state.json for the default socket)
       --log-format FMT   text: one line per message on stderr, the kernel's
                          "arp: ..." lines verbatim (default); json: JSON lines
       --log-level LEVEL  least severe level logged (default info; debug adds
@@ -66,6 +72,7 @@ export function parseDaemonArgs(args: readonly string[]): ParsedDaemonArgs {
   let values: {
     config?: string | undefined;
     socket?: string | undefined;
+    state?: string | undefined;
     'log-format'?: string | undefined;
     'log-level'?: string | undefined;
     help?: boolean | undefined;
@@ -78,6 +85,7 @@ export function parseDaemonArgs(args: readonly string[]): ParsedDaemonArgs {
       options: {
         config: { type: 'string', short: 'c' },
         socket: { type: 'string', short: 's' },
+        state: { type: 'string' },
         'log-format': { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -107,6 +115,10 @@ export function parseDaemonArgs(args: readonly string[]): ParsedDaemonArgs {
   }
   const options: RunDaemonOptions = { config: values.config, logFormat: format, logLevel: level };
   if (values.socket !== undefined) options.socket = values.socket;
+  if (values.state !== undefined) {
+    if (values.state === '') throw new DaemonError('EUSAGE', 'daemon: --state PATH is empty');
+    options.state = values.state;
+  }
   return { kind: 'run', options };
 }
 
@@ -177,6 +189,7 @@ export async function runDaemon(
     daemon = await Daemon.start({
       configFile: options.config,
       socketPath: socketPathFrom(options.socket, io.env),
+      ...(options.state === undefined ? {} : { statePath: options.state }),
       log: sink,
       clock,
     });
