@@ -10,10 +10,11 @@ import {
   parseIpv4OrUndefined,
   parseMacOrUndefined,
 } from '../wire/addr.ts';
-import { Entry, type EntryState, entryState, NO_MAC, PERMANENT } from './entry.ts';
+import { type EntryState, entryState, NO_MAC, PERMANENT } from './entry.ts';
 import { NetarpError } from './errors.ts';
 import type { Interface } from './iface.ts';
 import type { EngineState } from './state.ts';
+import { Flag, NIL } from './table.ts';
 
 /** An `arp -s` request. */
 export interface StaticEntrySpec {
@@ -61,45 +62,51 @@ function interfaceFor(state: EngineState, ip: Ipv4, ifName: string | undefined):
   );
 }
 
-/** arp -s / -S: adds or overwrites a static entry. Throws EEXIST over a permanent one. */
-export function addStaticEntry(state: EngineState, spec: StaticEntrySpec): Entry {
+/** arp -s / -S: adds or overwrites a static entry (its slot); EEXIST over a permanent one. */
+export function addStaticEntry(state: EngineState, spec: StaticEntrySpec): number {
+  const { table } = state;
+  if (spec.ip !== spec.ip >>> 0) {
+    throw new NetarpError('EINVAL', `ip must be an IPv4 address, got ${spec.ip}`);
+  }
   const iface = interfaceFor(state, spec.ip, spec.ifName);
   const proxyOnly = spec.pub === true && spec.only === true;
-  const map = proxyOnly ? state.table.proxies : state.table.hosts;
-  const existing = map.get(spec.ip);
-  if (existing?.isLocal) {
+  const existing = proxyOnly ? table.proxy(spec.ip) : table.host(spec.ip);
+  if (existing !== NIL && table.has(existing, Flag.Local)) {
     throw new NetarpError('EEXIST', `${formatIpv4(spec.ip)}: File exists (a local address)`);
   }
-  if (existing && existing.expire === PERMANENT && !spec.replace) {
+  if (existing !== NIL && table.expire[existing] === PERMANENT && !spec.replace) {
     throw new NetarpError('EEXIST', `${formatIpv4(spec.ip)}: File exists`);
   }
-  const entry = existing ?? new Entry(spec.ip, iface.index, sourceFor(iface, spec.ip));
+  const slot =
+    existing !== NIL
+      ? existing
+      : table.insert(spec.ip, iface.index, sourceFor(iface, spec.ip), proxyOnly);
   const changed =
-    existing !== undefined && (existing.mac !== spec.mac || existing.ifIndex !== iface.index);
-  entry.ifIndex = iface.index;
-  entry.mac = spec.mac;
-  entry.expire = spec.temp ? state.nowSec + state.config.max_age : PERMANENT;
-  entry.isStatic = true;
-  entry.published = spec.pub === true;
-  entry.proxyOnly = proxyOnly;
-  entry.reject = false;
-  entry.asked = 0;
-  entry.preempt = state.config.maxtries;
-  entry.requestOutstanding = false;
-  entry.macSetAt = state.nowMs;
-  if (!existing) {
-    map.set(spec.ip, entry);
-    state.report('add', entry, 'admin');
+    existing !== NIL &&
+    (table.mac[existing] !== spec.mac || table.ifIndex[existing] !== iface.index);
+  table.ifIndex[slot] = iface.index;
+  table.mac[slot] = spec.mac;
+  table.expire[slot] = spec.temp ? state.nowSec + state.config.max_age : PERMANENT;
+  let flags = table.flags[slot]! | Flag.Static;
+  flags &= ~(Flag.Published | Flag.ProxyOnly | Flag.Reject | Flag.RequestOutstanding);
+  if (spec.pub === true) flags |= Flag.Published;
+  if (proxyOnly) flags |= Flag.ProxyOnly;
+  table.flags[slot] = flags;
+  table.asked[slot] = 0;
+  table.preempt[slot] = state.config.maxtries;
+  table.macSetAt[slot] = state.nowMs;
+  if (existing === NIL) {
+    state.report('add', slot, 'admin');
   } else if (changed) {
-    state.report('change', entry, 'admin');
+    state.report('change', slot, 'admin');
   }
   // Static now: off the eviction lists, counted against no cap.
-  state.relist(entry);
+  state.relist(slot);
   // Packets waiting for this address can go now.
-  state.deliverHeld(entry);
+  state.deliverHeld(slot);
   // RTF_ANNOUNCE: a published entry is announced with its MAC (arp_rtrequest, l.238).
-  if (entry.published && iface.up) state.sendRequest(iface, spec.ip, spec.ip, spec.mac);
-  return entry;
+  if (spec.pub === true && iface.up) state.sendRequest(iface, spec.ip, spec.ip, spec.mac);
+  return slot;
 }
 
 /** The interface address covering `ip`, else the first (0 when the interface has none). */
@@ -109,54 +116,69 @@ function sourceFor(iface: Interface, ip: Ipv4): Ipv4 {
 }
 
 /** arp -d: deletes the entry for `ip` (the proxy-only one with `pub`). Throws ENOENT/EPERM. */
-export function deleteStaticEntry(state: EngineState, ip: Ipv4, pub = false): Entry {
-  let entry = pub ? state.table.proxies.get(ip) : state.table.hosts.get(ip);
+export function deleteStaticEntry(state: EngineState, ip: Ipv4, pub = false): void {
+  const { table } = state;
+  let slot = pub ? table.proxy(ip) : table.host(ip);
   // arp(8) falls back to the published entry when there is no host entry.
-  if (!entry && !pub) entry = state.table.proxies.get(ip);
-  if (!entry) throw new NetarpError('ENOENT', `${formatIpv4(ip)} (${formatIpv4(ip)}) -- no entry`);
-  if (entry.isLocal)
+  if (slot === NIL && !pub) slot = table.proxy(ip);
+  if (slot === NIL) {
+    throw new NetarpError('ENOENT', `${formatIpv4(ip)} (${formatIpv4(ip)}) -- no entry`);
+  }
+  if (table.has(slot, Flag.Local)) {
     throw new NetarpError('EPERM', `${formatIpv4(ip)}: cannot delete a local address`);
-  state.deleteEntry(entry, 'admin');
-  return entry;
+  }
+  state.deleteEntry(slot, 'admin');
 }
 
 /** arp -d -a: deletes every entry but our own addresses; returns how many. */
-export function flushEntries(state: EngineState): Entry[] {
-  const removed: Entry[] = [];
-  for (const entry of [...state.table.hosts.values(), ...state.table.proxies.values()]) {
-    if (entry.isLocal) continue;
-    state.deleteEntry(entry, 'admin');
-    removed.push(entry);
+export function flushEntries(state: EngineState): number {
+  const { table } = state;
+  let removed = 0;
+  for (const slot of table.slots()) {
+    if (table.has(slot, Flag.Local)) continue;
+    state.deleteEntry(slot, 'admin');
+    removed++;
   }
   return removed;
 }
 
-/** Describes one entry at second `nowSec`. */
-export function describeEntry(state: EngineState, entry: Entry): EntryInfo {
+/** Describes the entry in `slot` at second `nowSec`. */
+export function describeEntry(state: EngineState, slot: number): EntryInfo {
+  const { table } = state;
   const now = state.nowSec;
-  const permanent = entry.expire === PERMANENT;
+  const expire = table.expire[slot]!;
+  const mac = table.mac[slot]!;
+  const flags = table.flags[slot]!;
+  const permanent = expire === PERMANENT;
+  const isLocal = (flags & Flag.Local) !== 0;
   return {
-    ip: formatIpv4(entry.ip),
-    mac: entry.mac === NO_MAC ? undefined : formatMac(entry.mac),
-    ifName: state.interfaces.get(entry.ifIndex)?.name ?? '?',
-    state: entryState(entry, now),
-    expiresIn: !permanent && entry.expire > now ? entry.expire - now : undefined,
+    ip: formatIpv4(table.ip[slot]!),
+    mac: mac === NO_MAC ? undefined : formatMac(mac),
+    ifName: state.interfaces.get(table.ifIndex[slot]!)?.name ?? '?',
+    state: entryState({ isLocal, reject: (flags & Flag.Reject) !== 0, expire, mac }, now),
+    expiresIn: !permanent && expire > now ? expire - now : undefined,
     permanent,
-    static: entry.isStatic,
-    local: entry.isLocal,
-    published: entry.published,
-    proxyOnly: entry.proxyOnly,
-    held: entry.held?.length ?? 0,
-    asked: entry.asked,
+    static: (flags & Flag.Static) !== 0,
+    local: isLocal,
+    published: (flags & Flag.Published) !== 0,
+    proxyOnly: (flags & Flag.ProxyOnly) !== 0,
+    held: table.heldCount[slot]!,
+    asked: table.asked[slot]!,
   };
 }
 
 /** Every entry, host entries then proxy-only ones, each in address order (as arp -a walks). */
 export function listEntries(state: EngineState): EntryInfo[] {
-  const byIp = (a: Entry, b: Entry): number => a.ip - b.ip;
-  const hosts = [...state.table.hosts.values()].sort(byIp);
-  const proxies = [...state.table.proxies.values()].sort(byIp);
-  return [...hosts, ...proxies].map((e) => describeEntry(state, e));
+  const { table } = state;
+  const byIp = (a: number, b: number): number => table.ip[a]! - table.ip[b]!;
+  const hosts: number[] = [];
+  const proxies: number[] = [];
+  for (const slot of table.slots()) {
+    (table.has(slot, Flag.ProxyOnly) ? proxies : hosts).push(slot);
+  }
+  hosts.sort(byIp);
+  proxies.sort(byIp);
+  return [...hosts, ...proxies].map((slot) => describeEntry(state, slot));
 }
 
 /**

@@ -1,7 +1,9 @@
 /**
  * An intrusive doubly linked list: the links live in the items themselves, so adding,
- * removing and moving an item to the front are O(1) and allocate nothing. The table's LRU
- * orders, the unresolved entries and the held packets are all such lists.
+ * removing and moving an item to the front are O(1) and allocate nothing. The arpwatch
+ * history (watch.ts) is such a list of objects; the table's LRU orders, its unresolved
+ * entries and the held packets are the same lists over slot numbers, with their links in
+ * columns (`Links` in table.ts).
  *
  * A `Map` used as an ordered set (delete + set to move to the back, the first key as the
  * oldest) was measured and rejected: V8 leaves a hole for every deleted key until it rehashes,

@@ -23,7 +23,7 @@ import {
   SYSCTL_PREFIX,
   validateConfigValue,
 } from './config.ts';
-import { Entry, NO_MAC, PERMANENT } from './entry.ts';
+import { PERMANENT } from './entry.ts';
 import { NetarpError } from './errors.ts';
 import { type CarpState, type Interface, type InterfaceSpec, InterfaceTable } from './iface.ts';
 import { etherInput } from './input.ts';
@@ -32,7 +32,7 @@ import { type ResolveResult, resolveDestination } from './resolve.ts';
 import { RouteTable, type StaticRoute } from './route.ts';
 import { EngineState } from './state.ts';
 import { type ArpStats, makeStats } from './stats.ts';
-import { NeighborTable } from './table.ts';
+import { Flag, NeighborTable, NIL } from './table.ts';
 
 /** Options for a new engine. */
 export interface EngineOptions {
@@ -49,10 +49,22 @@ export interface ResolveOutcome {
 /** The first prune pass runs one second after the first address appears (arp_rtrequest, l.209). */
 const FIRST_PRUNE_DELAY_MS = 1000;
 
+/**
+ * The work one `handleTimeout` call may do, in units of `PRUNE_COST_EXAMINED` (an entry the
+ * prune pass looks at) and `PRUNE_COST_CHANGED` (one it frees or resets, with its event, or a
+ * held packet timed out): 1024 entries looked at, or 31 freed. Sized so that a call stays
+ * under the performance issue's 5 ms bound on a slow, shared machine even while the code runs
+ * unoptimized, as it does the first time a pass frees entries or after the compiler
+ * discards code compiled for the input paths (docs/performance.md, "Timers").
+ */
+const TIMEOUT_BUDGET = 1024;
+
 /** An ARP engine for a set of interfaces. */
 export class Engine {
   private readonly state: EngineState;
   private readonly collector = new CollectingSink();
+  /** The first millisecond of `state.nowSec` (NaN before the first input). */
+  private secondStartMs = Number.NaN;
 
   constructor(options: EngineOptions = {}) {
     const interfaces = new InterfaceTable();
@@ -69,12 +81,18 @@ export class Engine {
   // --- time -------------------------------------------------------------------------------
 
   private at(now: number, sink: OutputSink): EngineState {
-    if (!Number.isFinite(now))
-      throw new NetarpError('EINVAL', `now must be a finite number, got ${now}`);
-    this.state.nowSec = Math.floor(now / 1000);
-    this.state.nowMs = now;
-    this.state.sink = sink;
-    return this.state;
+    const state = this.state;
+    // Inputs come many to a second: the second is only recomputed (a division) when `now`
+    // has left the one of the previous input.
+    if (!(now >= this.secondStartMs && now < this.secondStartMs + 1000)) {
+      if (!Number.isFinite(now))
+        throw new NetarpError('EINVAL', `now must be a finite number, got ${now}`);
+      state.nowSec = Math.floor(now / 1000);
+      this.secondStartMs = state.nowSec * 1000;
+    }
+    state.nowMs = now;
+    state.sink = sink;
+    return state;
   }
 
   private collect(): Output[] {
@@ -84,11 +102,14 @@ export class Engine {
 
   /**
    * When `handleTimeout` next has work (milliseconds), or undefined when it has none: the next
-   * prune pass, or the moment the oldest held packet reaches `hold_timeout`.
+   * prune pass, or the moment the oldest held packet reaches `hold_timeout`. While a prune
+   * pass is under way (a large table's is spread over several calls), the time of its last
+   * slice: due at once.
    */
   pollTimeout(): number | undefined {
-    const prune = this.state.nextPruneAt;
-    const held = this.state.holdDeadline();
+    const state = this.state;
+    const prune = state.prune.active ? state.prune.resumeAt : state.nextPruneAt;
+    const held = state.holdDeadline();
     if (held === undefined) return prune;
     return prune === undefined ? held : Math.min(prune, held);
   }
@@ -99,45 +120,21 @@ export class Engine {
     return this.collect();
   }
 
-  /** `handleTimeout`, handing outputs to `sink`. */
+  /**
+   * `handleTimeout`, handing outputs to `sink`. One call does a bounded amount of work; what
+   * is left is due at once (`pollTimeout`).
+   */
   handleTimeoutInto(now: number, sink: OutputSink): void {
     const state = this.at(now, sink);
-    state.expireHeld(now);
-    if (state.nextPruneAt === undefined || now < state.nextPruneAt) return;
-    this.prune();
-    state.nextPruneAt = now + state.config.prune_intvl * 1000;
-  }
-
-  /**
-   * arptimer: free the entries whose time is up. One still referenced (the gateway of a
-   * route) or static is only reset to unresolved (arptfree, l.1146).
-   */
-  private prune(): void {
-    const state = this.state;
-    const now = state.nowSec;
-    for (const map of [state.table.hosts, state.table.proxies]) {
-      for (const entry of map.values()) {
-        if (entry.expire === PERMANENT || entry.expire > now) continue;
-        // Differs from if_ether.c: an entry whose request went out this very second is not
-        // freed. The seed frees it (its rt_expire is the time of the request), so a reply
-        // arriving a moment later finds no entry and the held packet is lost.
-        if (entry.mac === NO_MAC && entry.asked > 0 && !entry.reject && entry.expire === now) {
-          continue;
-        }
-        if (entry.isStatic || state.routes.isGatewayReferenced(entry.ip)) {
-          const hadMac = entry.mac !== NO_MAC;
-          entry.mac = NO_MAC;
-          entry.preempt = 0;
-          entry.asked = 0;
-          entry.reject = false;
-          state.relist(entry);
-          if (hadMac) state.report('change', entry, 'expired');
-          continue;
-        }
-        state.stats.timeouts++;
-        state.deleteEntry(entry, 'expired');
-      }
+    const budget = state.expireHeld(now, TIMEOUT_BUDGET);
+    const prune = state.prune;
+    if (!prune.active) {
+      if (state.nextPruneAt === undefined || now < state.nextPruneAt) return;
+      prune.start(state);
+      state.nextPruneAt = now + state.config.prune_intvl * 1000;
     }
+    prune.resumeAt = now;
+    prune.run(state, budget);
   }
 
   // --- inputs -----------------------------------------------------------------------------
@@ -205,15 +202,16 @@ export class Engine {
     const iface = state.interfaces.require(ifName);
     const { address, prefixLength } = typeof cidr === 'string' ? parseCidr(cidr) : cidr;
     state.interfaces.addAddress(iface, address, prefixLength);
-    const previous = state.table.hosts.get(address);
-    if (previous && !previous.isLocal) state.deleteEntry(previous, 'local');
-    if (!previous?.isLocal) {
-      const entry = new Entry(address, iface.index, address);
-      entry.mac = iface.mac;
-      entry.expire = PERMANENT;
-      entry.isLocal = true;
-      state.table.hosts.set(address, entry);
-      state.report('add', entry, 'local');
+    const { table } = state;
+    const previous = table.host(address);
+    const previousIsLocal = previous !== NIL && table.has(previous, Flag.Local);
+    if (previous !== NIL && !previousIsLocal) state.deleteEntry(previous, 'local');
+    if (!previousIsLocal) {
+      const slot = table.insert(address, iface.index, address, false);
+      table.mac[slot] = iface.mac;
+      table.expire[slot] = PERMANENT;
+      table.setFlag(slot, Flag.Local, true);
+      state.report('add', slot, 'local');
     }
     if (state.nextPruneAt === undefined) state.nextPruneAt = now + FIRST_PRUNE_DELAY_MS;
     announceAddress(state, iface, address);
@@ -231,16 +229,20 @@ export class Engine {
     if (!state.interfaces.removeAddress(iface, ip)) {
       throw new NetarpError('ENOENT', `${ifName} has no address ${address}`);
     }
-    const own = state.table.hosts.get(ip);
-    if (own?.isLocal && own.ifIndex === iface.index) {
+    const { table } = state;
+    const own = table.host(ip);
+    if (own !== NIL && table.has(own, Flag.Local) && table.ifIndex[own] === iface.index) {
       const other = state.interfaces.ownersOf(ip)[0];
-      if (other) own.ifIndex = other.index;
+      if (other) table.ifIndex[own] = other.index;
       else state.deleteEntry(own, 'local');
     }
-    for (const entry of [...state.table.hosts.values()]) {
-      if (entry.ifIndex !== iface.index || entry.isLocal || entry.isStatic) continue;
-      if (!iface.addresses.some((a) => ((a.address ^ entry.ip) & a.mask) === 0)) {
-        state.deleteEntry(entry, 'address removed');
+    for (const slot of table.slots()) {
+      if (table.has(slot, Flag.ProxyOnly)) continue;
+      if (table.ifIndex[slot] !== iface.index) continue;
+      if (table.has(slot, Flag.Local) || table.has(slot, Flag.Static)) continue;
+      const entryIp = table.ip[slot]!;
+      if (!iface.addresses.some((a) => ((a.address ^ entryIp) & a.mask) === 0)) {
+        state.deleteEntry(slot, 'address removed');
       }
     }
     return this.collect();
@@ -300,8 +302,8 @@ export class Engine {
 
   /** A route's gateway changed: its entry moves to or from the gateways' eviction list. */
   private relistGateway(gateway: Ipv4): void {
-    const entry = this.state.table.hosts.get(gateway);
-    if (entry) this.state.relist(entry);
+    const slot = this.state.table.host(gateway);
+    if (slot !== NIL) this.state.relist(slot);
   }
 
   // --- the table (arp(8)) -----------------------------------------------------------------
@@ -337,8 +339,9 @@ export class Engine {
   lookup(now: number, ip: Ipv4 | string): EntryInfo | undefined {
     const state = this.at(now, this.collector);
     const key = typeof ip === 'string' ? parseIpv4(ip) : ip;
-    const entry = state.table.hosts.get(key) ?? state.table.proxies.get(key);
-    return entry ? describeEntry(state, entry) : undefined;
+    let slot = state.table.host(key);
+    if (slot === NIL) slot = state.table.proxy(key);
+    return slot !== NIL ? describeEntry(state, slot) : undefined;
   }
 
   /** Number of entries (host and proxy-only). */

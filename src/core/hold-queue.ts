@@ -5,69 +5,140 @@
  * order of their deadlines, so the next packet to age out is always the list's oldest and
  * `pollTimeout` needs no heap and no periodic tick.
  *
+ * Like the table, the queue is columns indexed by a packet slot (the packet itself, its entry,
+ * when it was held, its links), so holding and delivering a packet allocate nothing; an
+ * entry's first and last packet and its counts are columns of the table.
+ *
  * Bounds (per entry): `maxhold` packets and `maxhold_bytes` bytes, the oldest dropped first,
  * but the newest packet is always kept, as Linux's __neigh_event_send does with
  * unres_qlen_bytes; so with the default `maxhold` of 1 the seed's behaviour (the newest packet
  * replaces the held one, whatever its size) is unchanged.
  */
-import { DList, type Linked } from './dlist.ts';
-import type { Entry } from './entry.ts';
+import { Links, type NeighborTable, NIL, SlotList } from './table.ts';
 
-/** One held packet. */
-export class HeldPacket implements Linked<HeldPacket> {
-  /** The packet held just after this one (engine-wide). */
-  prev: HeldPacket | undefined = undefined;
-  /** The packet held just before this one (engine-wide). */
-  next: HeldPacket | undefined = undefined;
+/** Packet slots a new queue starts with. */
+const INITIAL_CAPACITY = 16;
 
-  constructor(
-    /** The IPv4 packet, as the caller handed it to `resolve`. */
-    readonly packet: Uint8Array,
-    /** The entry it waits for. */
-    readonly entry: Entry,
-    /** When it was held, in milliseconds. */
-    readonly heldAt: number,
-  ) {}
-}
-
-/** Every held packet, newest at the front. */
+/** Every held packet, newest at the front of the engine-wide list. */
 export class HoldQueue {
-  private readonly list = new DList<HeldPacket>();
+  private capacity = 0;
+  /** The IPv4 packet in each slot, as the caller handed it to `resolve` (undefined: free). */
+  private packets: (Uint8Array | undefined)[] = [];
+  /** The entry (table slot) each packet waits for. */
+  private owner = new Int32Array(0);
+  /** When each packet was held, in milliseconds. */
+  private heldAtColumn = new Float64Array(0);
+  /** The entry's next newer packet, or NIL. */
+  private nextOfEntry = new Int32Array(0);
+  /** Links of the engine-wide list (and of the free slots, through `next`). */
+  private readonly links = new Links(0);
+  private readonly list = new SlotList();
+  private freeHead = NIL;
+
+  constructor(private readonly table: NeighborTable) {
+    this.grow(INITIAL_CAPACITY);
+  }
 
   /** Number of packets held engine-wide. */
   get size(): number {
     return this.list.size;
   }
 
-  /** The packet held longest, or undefined. */
-  get oldest(): HeldPacket | undefined {
+  /** The slot of the packet held longest, or NIL. */
+  get oldest(): number {
     return this.list.tail;
   }
 
+  /** When the packet in `slot` was held, in milliseconds. */
+  heldAt(slot: number): number {
+    return this.heldAtColumn[slot]!;
+  }
+
+  /** The entry the packet in `slot` waits for. */
+  ownerOf(slot: number): number {
+    return this.owner[slot]!;
+  }
+
   /** Holds `packet` for `entry` at `now` (after the entry's older ones). */
-  add(entry: Entry, packet: Uint8Array, now: number): void {
-    const held = new HeldPacket(packet, entry, now);
-    if (entry.held) entry.held.push(held);
-    else entry.held = [held];
-    entry.heldBytes += packet.byteLength;
-    this.list.pushFront(held);
+  add(entry: number, packet: Uint8Array, now: number): void {
+    if (this.freeHead === NIL) this.grow(this.capacity * 2);
+    const slot = this.freeHead;
+    this.freeHead = this.links.next[slot]!;
+    this.links.next[slot] = NIL;
+    this.packets[slot] = packet;
+    this.owner[slot] = entry;
+    this.heldAtColumn[slot] = now;
+    this.nextOfEntry[slot] = NIL;
+    const table = this.table;
+    const last = table.heldLast[entry]!;
+    if (last === NIL) table.heldFirst[entry] = slot;
+    else this.nextOfEntry[last] = slot;
+    table.heldLast[entry] = slot;
+    table.heldCount[entry] = table.heldCount[entry]! + 1;
+    table.heldBytes[entry] = table.heldBytes[entry]! + packet.byteLength;
+    this.links.pushFront(this.list, slot);
   }
 
   /** Removes and returns the oldest packet `entry` holds (it must hold one). */
-  removeOldest(entry: Entry): HeldPacket {
-    const held = entry.held!.shift()!;
-    this.list.remove(held);
-    entry.heldBytes -= held.packet.byteLength;
-    if (entry.held!.length === 0) entry.held = undefined;
-    return held;
+  removeOldest(entry: number): Uint8Array {
+    const table = this.table;
+    const slot = table.heldFirst[entry]!;
+    const next = this.nextOfEntry[slot]!;
+    table.heldFirst[entry] = next;
+    if (next === NIL) table.heldLast[entry] = NIL;
+    table.heldCount[entry] = table.heldCount[entry]! - 1;
+    const packet = this.free(slot);
+    table.heldBytes[entry] = table.heldBytes[entry]! - packet.byteLength;
+    return packet;
   }
 
-  /** Removes and returns every packet `entry` holds, oldest first. */
-  removeAll(entry: Entry): HeldPacket[] {
-    const held = entry.held ?? [];
-    for (const packet of held) this.list.remove(packet);
-    entry.held = undefined;
-    entry.heldBytes = 0;
-    return held;
+  /**
+   * Removes every packet `entry` holds; appends them, oldest first, to `into` when given.
+   * Returns how many there were.
+   */
+  removeAll(entry: number, into?: Uint8Array[]): number {
+    const table = this.table;
+    let count = 0;
+    for (let slot = table.heldFirst[entry]!; slot !== NIL; count++) {
+      const next = this.nextOfEntry[slot]!;
+      const packet = this.free(slot);
+      into?.push(packet);
+      slot = next;
+    }
+    table.heldFirst[entry] = NIL;
+    table.heldLast[entry] = NIL;
+    table.heldCount[entry] = 0;
+    table.heldBytes[entry] = 0;
+    return count;
+  }
+
+  /** Takes `slot` off the engine-wide list and returns it for reuse; returns its packet. */
+  private free(slot: number): Uint8Array {
+    const packet = this.packets[slot]!;
+    this.packets[slot] = undefined;
+    this.links.remove(this.list, slot);
+    this.links.next[slot] = this.freeHead;
+    this.freeHead = slot;
+    return packet;
+  }
+
+  private grow(capacity: number): void {
+    const old = this.capacity;
+    const owner = new Int32Array(capacity);
+    owner.set(this.owner);
+    this.owner = owner;
+    const heldAt = new Float64Array(capacity);
+    heldAt.set(this.heldAtColumn);
+    this.heldAtColumn = heldAt;
+    const nextOfEntry = new Int32Array(capacity).fill(NIL);
+    nextOfEntry.set(this.nextOfEntry);
+    this.nextOfEntry = nextOfEntry;
+    this.links.grow(capacity);
+    for (let slot = old; slot < capacity; slot++) this.packets.push(undefined);
+    this.capacity = capacity;
+    for (let slot = capacity - 1; slot >= old; slot--) {
+      this.links.next[slot] = this.freeHead;
+      this.freeHead = slot;
+    }
   }
 }

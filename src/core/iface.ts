@@ -85,6 +85,15 @@ export class InterfaceTable {
   private readonly byName = new Map<string, Interface>();
   /** Every local address -> the interfaces that own it (INADDR_HASH). */
   private readonly owners = new Map<Ipv4, Interface[]>();
+  /**
+   * The same as two parallel arrays, scanned instead of hashing while there are few: every
+   * ARP frame asks whether its target (and often its sender) is ours, and a host has a handful
+   * of addresses.
+   */
+  private localIps: Ipv4[] = [];
+  private localOwners: (readonly Interface[])[] = [];
+  /** Bumped whenever an interface or an address is added or removed (routes cache on it). */
+  version = 0;
 
   /** Adds an interface; throws on a duplicate name, a bad MAC or an unknown bridge/parent. */
   add(spec: InterfaceSpec): Interface {
@@ -127,6 +136,7 @@ export class InterfaceTable {
     };
     this.list.push(iface);
     this.byName.set(iface.name, iface);
+    this.version++;
     if (carpParent >= 0) this.list[carpParent]!.carpChildren.push(iface.index);
     return iface;
   }
@@ -160,7 +170,19 @@ export class InterfaceTable {
 
   /** The interfaces owning `ip` as a local address (usually zero or one). */
   ownersOf(ip: Ipv4): readonly Interface[] {
+    const ips = this.localIps;
+    if (ips.length <= LOCAL_SCAN_MAX) {
+      for (let i = 0; i < ips.length; i++) if (ips[i] === ip) return this.localOwners[i]!;
+      return NO_INTERFACES;
+    }
     return this.owners.get(ip) ?? NO_INTERFACES;
+  }
+
+  /** Rebuilds the scanned copy of `owners` after a change. */
+  private addressesChanged(): void {
+    this.localIps = [...this.owners.keys()];
+    this.localOwners = [...this.owners.values()];
+    this.version++;
   }
 
   /** Adds an address; throws if the interface already has it. */
@@ -173,6 +195,7 @@ export class InterfaceTable {
     const owners = this.owners.get(address);
     if (owners) owners.push(iface);
     else this.owners.set(address, [iface]);
+    this.addressesChanged();
     return entry;
   }
 
@@ -187,6 +210,7 @@ export class InterfaceTable {
       if (remaining.length === 0) this.owners.delete(address);
       else this.owners.set(address, remaining);
     }
+    this.addressesChanged();
     return removed;
   }
 
@@ -198,3 +222,6 @@ export class InterfaceTable {
 }
 
 const NO_INTERFACES: readonly Interface[] = [];
+
+/** Up to this many local addresses, `ownersOf` scans an array rather than hashing. */
+const LOCAL_SCAN_MAX = 8;

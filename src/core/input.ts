@@ -9,7 +9,6 @@ import {
   IPV4_ANY,
   IPV4_BROADCAST,
   type Ipv4,
-  isGroupMac,
   isMulticastIpv4,
   MAC_BROADCAST,
   type Mac,
@@ -25,9 +24,10 @@ import {
   arpPacketLength,
 } from '../wire/arp.ts';
 import { ETHERNET_HEADER_LEN, EtherType } from '../wire/ethernet.ts';
-import { type Entry, NO_MAC, PERMANENT } from './entry.ts';
+import { NO_MAC, PERMANENT } from './entry.ts';
 import { covers, type Interface } from './iface.ts';
 import type { EngineState } from './state.ts';
+import { Flag, NIL } from './table.ts';
 
 /** The Ethernet address length of every interface netarp drives (if_addrlen). */
 const IF_ADDR_LEN = 6;
@@ -48,7 +48,8 @@ export function etherInput(state: EngineState, iface: Interface, frame: Uint8Arr
     return;
   }
   const destination = readMac(frame, 0);
-  if (!isGroupMac(destination) && !acceptsUnicast(state, iface, destination)) {
+  // The I/G bit of the first octet: a group (multicast or broadcast) destination.
+  if ((frame[0]! & 1) === 0 && !acceptsUnicast(state, iface, destination)) {
     stats.rxNotForUs++;
     return;
   }
@@ -94,7 +95,7 @@ function deliverToCarpChild(
   for (const childIndex of parent.carpChildren) {
     const child = state.interfaces.get(childIndex);
     if (!child?.up || child.carpState !== 'master') continue;
-    if (isGroupMac(destination) || destination === child.mac) {
+    if ((frame[0]! & 1) !== 0 || destination === child.mac) {
       if (child.addresses.some((a) => a.address === targetIp)) {
         arpIntr(state, child, frame, offset);
         return;
@@ -167,7 +168,11 @@ function inArpInput(
   let myAddress: Ipv4 | undefined;
 
   // (0) The target against CARP addresses: only a master answers (carp_iamatch).
-  for (const ia of interfaces.ownersOf(targetIp)) {
+  const targetOwners = interfaces.ownersOf(targetIp);
+  // Indexed loops on this path: for-of goes through the iterator protocol, which V8 only
+  // compiles away while nothing in the process has touched Array.prototype's iterator.
+  for (let i = 0; i < targetOwners.length; i++) {
+    const ia = targetOwners[i]!;
     if (ia.kind !== 'carp') continue;
     const isParent = ia.carpParent === receivedOn.index;
     if ((isParent || ia === receivedOn) && ia.up && ia.carpState === 'master') {
@@ -182,14 +187,14 @@ function inArpInput(
   }
   // (1) The target, then (2) the sender, against our addresses on this interface or bridge.
   if (myAddress === undefined) {
-    const target = matchLocal(state, receivedOn, targetIp, true);
+    const target = matchLocal(state, receivedOn, targetOwners, true);
     if (target) {
       ifp = target;
       myAddress = targetIp;
     }
   }
   if (myAddress === undefined) {
-    const sender = matchLocal(state, receivedOn, senderIp, false);
+    const sender = matchLocal(state, receivedOn, interfaces.ownersOf(senderIp), false);
     if (sender) {
       ifp = sender;
       myAddress = senderIp;
@@ -207,7 +212,6 @@ function inArpInput(
 
   const ownMac = ifp.mac; // enaddr
   const senderMac = readMac(bytes, shaOffset); // the seed compares if_addrlen bytes of ar_sha
-  const senderHardware = bytes.subarray(shaOffset, shaOffset + hardwareLen);
   if (senderMac === ownMac) {
     stats.rxFromMe++; // it's from me, ignore it
     return;
@@ -220,7 +224,7 @@ function inArpInput(
   // Differs from if_ether.c: the seed refuses only a broadcast sender. RFC 1812 section
   // 3.3.2: a router "MUST not believe any ARP reply that claims that the Link Layer address of
   // another host or router is a broadcast or multicast address"; nor does netarp a request.
-  if (isGroupMac(senderMac)) {
+  if ((bytes[shaOffset]! & 1) !== 0) {
     stats.rxMulticastSender++;
     return;
   }
@@ -264,8 +268,8 @@ function inArpInput(
       state,
       receivedOn,
       senderIp,
-      senderMac,
-      senderHardware,
+      bytes,
+      shaOffset,
       hardwareLen,
       targetedUs,
       targetedUs && operation === ArpOp.Reply,
@@ -280,8 +284,8 @@ function inArpInput(
     replyMac = ownMac; // I am the target
   } else {
     const published = state.table.published(targetIp);
-    if (published && published.mac !== NO_MAC) {
-      replyMac = published.mac;
+    if (published !== NIL && state.table.mac[published] !== NO_MAC) {
+      replyMac = state.table.mac[published]!;
     } else {
       if (!config.proxyall) {
         stats.rxNotOurs++;
@@ -309,18 +313,21 @@ function inArpInput(
 }
 
 /**
- * Steps (1) and (2) of in_arpinput: whether `ip` is one of our (non-CARP, for the target)
- * addresses on the receiving interface, or on an interface sharing a bridge with it. Returns
- * the interface to continue with (the bridge, when the receiving port is a member), else undefined.
+ * Steps (1) and (2) of in_arpinput: whether an address is one of our (non-CARP, for the
+ * target) addresses on the receiving interface, or on an interface sharing a bridge with it.
+ * Returns the interface to continue with (the bridge, when the receiving port is a member),
+ * else undefined.
  */
 function matchLocal(
   state: EngineState,
   receivedOn: Interface,
-  ip: Ipv4,
+  /** The interfaces owning the address (`ownersOf`). */
+  owners: readonly Interface[],
   skipCarp: boolean,
 ): Interface | undefined {
   const { interfaces } = state;
-  for (const owner of interfaces.ownersOf(ip)) {
+  for (let i = 0; i < owners.length; i++) {
+    const owner = owners[i]!;
     if (skipCarp && owner.kind === 'carp') continue;
     if (receivedOn.bridge >= 0 && owner.bridge === receivedOn.bridge) {
       return interfaces.get(receivedOn.bridge); // same bridge: answer as the bridge
@@ -341,6 +348,15 @@ function routeInterface(state: EngineState, ip: Ipv4): number | undefined {
   return gateway && gateway.kind !== 'gateway' ? gateway.iface.index : undefined;
 }
 
+/** ar_sha for a log line: its first if_addrlen bytes (fewer if ar_hln or the frame is shorter). */
+function senderHardwareBytes(
+  bytes: Uint8Array,
+  shaOffset: number,
+  hardwareLen: number,
+): Uint8Array {
+  return bytes.subarray(shaOffset, shaOffset + Math.min(hardwareLen, IF_ADDR_LEN));
+}
+
 /**
  * arp_update_oncpu: merge the sender into its entry (RFC 826: "if the pair <protocol type,
  * sender protocol address> is already in my translation table, update the sender hardware
@@ -351,9 +367,13 @@ function updateEntry(
   state: EngineState,
   receivedOn: Interface,
   senderIp: Ipv4,
-  senderMac: Mac,
-  /** ar_sha, ar_hln bytes. */
-  senderHardware: Uint8Array,
+  /**
+   * The frame, and where ar_sha (ar_hln bytes) starts in it. The sender's MAC is read from it
+   * again here rather than passed: a MAC is a double, and passing one to a function the
+   * compiler did not inline allocates a box for it on every frame.
+   */
+  bytes: Uint8Array,
+  shaOffset: number,
   hardwareLen: number,
   /** We are the target (RFC 826: "Am I the target?"). */
   targetedUs: boolean,
@@ -362,12 +382,26 @@ function updateEntry(
   /** Sender IP equals target IP: RFC 5227 section 3's ARP Announcement, or a reply alike. */
   gratuitous: boolean,
 ): void {
-  const { stats, config, interfaces } = state;
-  let entry = state.table.host(senderIp);
-  if (!entry && !targetedUs) return;
-  let learned: Entry | undefined; // created by this frame
-  if (!accepted(state, receivedOn, senderIp, replyToUs, entry)) return;
-  if (!entry) {
+  const { stats, config, interfaces, table } = state;
+  let slot = table.host(senderIp);
+  if (slot === NIL && !targetedUs) return;
+  // The common case, a known neighbour heard again as it is known (accepted with `accept`
+  // 0, on its entry's interface, at the MAC the entry has), takes the last steps below
+  // directly: `refreshEntry` is what the rest of this function does for it.
+  if (
+    slot !== NIL &&
+    config.accept === 0 &&
+    hardwareLen === IF_ADDR_LEN &&
+    table.ifIndex[slot] === receivedOn.index &&
+    receivedOn.kind !== 'carp' &&
+    table.mac[slot] === readMac(bytes, shaOffset)
+  ) {
+    refreshEntry(state, slot);
+    return;
+  }
+  let learned = NIL; // created by this frame
+  if (!accepted(state, receivedOn, senderIp, replyToUs, slot)) return;
+  if (slot === NIL) {
     const route = state.routes.lookup(senderIp);
     if (!route) return;
     if (route.kind === 'gateway') {
@@ -376,21 +410,22 @@ function updateEntry(
     }
     const sourceIp =
       route.kind === 'connected' ? route.address.address : (route.iface.addresses[0]?.address ?? 0);
-    entry = state.learnEntry(senderIp, route.iface, sourceIp, 'learned');
-    if (!entry) return; // nothing the network may evict is left (counted as tableFull)
-    learned = entry;
+    slot = state.learnEntry(senderIp, route.iface, sourceIp, 'learned');
+    if (slot === NIL) return; // nothing the network may evict is left (counted as tableFull)
+    learned = slot;
   }
   let ifp = receivedOn;
+  const entryIfIndex = table.ifIndex[slot]!;
   // Differs from if_ether.c: a CARP interface hears its requests through its parent, and the
   // parent usually holds an address in the same subnet, so the requester's entry lives on the
   // parent. The seed would call that the wrong interface on every request to the virtual
   // address and never learn the requester; netarp treats CARP and parent as one link here.
-  if (ifp.kind === 'carp' && ifp.carpParent === entry.ifIndex) {
-    ifp = interfaces.get(entry.ifIndex) ?? ifp;
+  if (ifp.kind === 'carp' && ifp.carpParent === entryIfIndex) {
+    ifp = interfaces.get(entryIfIndex) ?? ifp;
   }
-  if (entry.ifIndex !== ifp.index) {
+  if (entryIfIndex !== ifp.index) {
     // Arriving on another interface is an error unless bridging relates the two (l.686).
-    const entryIf = interfaces.get(entry.ifIndex);
+    const entryIf = interfaces.get(entryIfIndex);
     let moveTo: Interface | undefined;
     if (entryIf) {
       if (ifp.bridge >= 0 && entryIf.bridge === ifp.bridge) moveTo = interfaces.get(ifp.bridge);
@@ -404,90 +439,129 @@ function updateEntry(
         'wrongInterface',
         senderIp,
         entryIf?.name ?? '?',
-        senderHardware.subarray(0, IF_ADDR_LEN),
+        senderHardwareBytes(bytes, shaOffset, hardwareLen),
         ifp.name,
       );
     }
     if (!moveTo) {
       stats.rxWrongInterface++;
-      if (learned) state.boundUnresolved(learned);
+      if (learned !== NIL) state.boundUnresolved(learned);
       return;
     }
-    entry.ifIndex = moveTo.index;
+    // Differs from if_ether.c: the seed moves the entry to the bridge (l.731) before it looks
+    // at whether the entry is permanent (l.737), so any frame from a static or local address
+    // heard on another port of the bridge re-homes it. A permanent entry keeps its interface.
+    if (table.expire[slot] !== PERMANENT) table.ifIndex[slot] = moveTo.index;
     ifp = moveTo;
   }
-  const sha6 =
-    senderHardware.length >= IF_ADDR_LEN ? senderHardware.subarray(0, IF_ADDR_LEN) : senderHardware;
+  const senderMac = readMac(bytes, shaOffset);
+  const mac = table.mac[slot]!;
+  const expire = table.expire[slot]!;
   let moved = false;
-  if (entry.mac !== NO_MAC && senderMac !== entry.mac) {
-    if (entry.expire !== PERMANENT) {
+  if (mac !== NO_MAC && senderMac !== mac) {
+    if (expire !== PERMANENT) {
       // Linux's locktime (arp_process): "If several different ARP replies follows back-to-back,
       // use the FIRST one", a gratuitous ARP excepted so that an address can still move.
-      if (config.locktime > 0 && !gratuitous && state.nowMs < entry.macSetAt + config.locktime) {
+      if (
+        config.locktime > 0 &&
+        !gratuitous &&
+        state.nowMs < table.macSetAt[slot]! + config.locktime
+      ) {
         stats.rxLocked++;
         return;
       }
       if (config.log_arp_movements) {
-        state.log('info', 'moved', senderIp, entry.mac, sha6, ifp.name);
+        state.log(
+          'info',
+          'moved',
+          senderIp,
+          mac,
+          senderHardwareBytes(bytes, shaOffset, hardwareLen),
+          ifp.name,
+        );
       }
       moved = true;
     } else {
       if (config.log_arp_permanent_modify) {
-        state.log('err', 'permanentModify', sha6, senderIp, ifp.name);
+        state.log(
+          'err',
+          'permanentModify',
+          senderHardwareBytes(bytes, shaOffset, hardwareLen),
+          senderIp,
+          ifp.name,
+        );
       }
       stats.rxPermanentModify++;
       return;
     }
   }
   // Sanity checks of the address length (l.763 and l.769).
-  if (entry.mac !== NO_MAC && hardwareLen !== IF_ADDR_LEN) {
-    state.log('warning', 'newAddrLen', sha6, hardwareLen, IF_ADDR_LEN);
-  }
   if (hardwareLen !== IF_ADDR_LEN) {
-    state.log('warning', 'addrLenIgnored', sha6, hardwareLen, IF_ADDR_LEN);
+    const sha = senderHardwareBytes(bytes, shaOffset, hardwareLen);
+    if (mac !== NO_MAC) state.log('warning', 'newAddrLen', sha, hardwareLen, IF_ADDR_LEN);
+    state.log('warning', 'addrLenIgnored', sha, hardwareLen, IF_ADDR_LEN);
     stats.rxAddressLength++;
-    if (learned) state.boundUnresolved(learned);
+    if (learned !== NIL) state.boundUnresolved(learned);
     return;
   }
-  const wasUnresolved = entry.mac === NO_MAC;
-  if (wasUnresolved || moved) entry.macSetAt = state.nowMs;
-  entry.mac = senderMac;
-  if (entry.expire !== PERMANENT) entry.expire = state.nowSec + config.max_age;
-  entry.reject = false;
-  entry.asked = 0;
-  entry.preempt = config.maxtries;
-  entry.requestOutstanding = false;
-  state.table.touch(entry, state.nowSec);
-  if (moved) state.report('change', entry, 'moved');
-  else if (wasUnresolved) state.report('resolve', entry, 'learned');
-  if (entry.held) state.deliverHeld(entry);
-  else if (wasUnresolved) state.relist(entry);
+  const wasUnresolved = mac === NO_MAC;
+  if (wasUnresolved || moved) table.macSetAt[slot] = state.nowMs;
+  table.mac[slot] = senderMac;
+  if (expire !== PERMANENT) table.expire[slot] = state.nowSec + config.max_age;
+  table.flags[slot] = table.flags[slot]! & ~(Flag.Reject | Flag.RequestOutstanding);
+  table.asked[slot] = 0;
+  table.preempt[slot] = config.maxtries;
+  table.touch(slot, state.nowSec);
+  if (moved) state.report('change', slot, 'moved');
+  else if (wasUnresolved) state.report('resolve', slot, 'learned');
+  if (table.heldCount[slot] !== 0) state.deliverHeld(slot);
+  else if (wasUnresolved) state.relist(slot);
 }
 
 /**
- * netarp's `accept` policy, for a frame that would create or update `entry`. The answer to a
- * request we have outstanding is always taken. Anything else is unsolicited: taken with
- * `accept` 0 (RFC 826 and the seed), never with 1, and with 2 only from a sender inside a
- * subnet of the receiving interface (or of its bridge), where Linux's arp_accept 2 draws the
- * line for gratuitous ARP.
+ * The end of arp_update_oncpu for an entry that already has the sender's MAC: valid for
+ * another max_age, no longer down or asking, at the front of its LRU list, and its held
+ * packets (none, unless it was reset by the prune pass and its MAC set again) handed over.
+ */
+function refreshEntry(state: EngineState, slot: number): void {
+  const { table, config } = state;
+  if (table.expire[slot] !== PERMANENT) table.expire[slot] = state.nowSec + config.max_age;
+  table.flags[slot] = table.flags[slot]! & ~(Flag.Reject | Flag.RequestOutstanding);
+  table.asked[slot] = 0;
+  table.preempt[slot] = config.maxtries;
+  table.touch(slot, state.nowSec);
+  if (table.heldCount[slot] !== 0) state.deliverHeld(slot);
+}
+
+/**
+ * netarp's `accept` policy, for a frame that would create or update the entry in `slot` (NIL:
+ * none yet). The answer to a request we have outstanding is always taken. Anything else is
+ * unsolicited: taken with `accept` 0 (RFC 826 and the seed), never with 1, and with 2 only
+ * from a sender inside a subnet of the receiving interface (or of its bridge), where Linux's
+ * arp_accept 2 draws the line for gratuitous ARP.
  */
 function accepted(
   state: EngineState,
   receivedOn: Interface,
   senderIp: Ipv4,
   replyToUs: boolean,
-  entry: Entry | undefined,
+  slot: number,
 ): boolean {
-  const { config, stats } = state;
+  const { config, stats, table } = state;
   if (config.accept === 0) return true;
-  if (replyToUs && entry?.requestOutstanding) return true;
+  if (replyToUs && slot !== NIL && table.has(slot, Flag.RequestOutstanding)) return true;
   if (config.accept === 1) {
     stats.rxUnsolicited++;
     return false;
   }
-  const onLink = (iface: Interface | undefined): boolean =>
-    iface?.addresses.some((a) => covers(a, senderIp)) ?? false;
-  if (onLink(receivedOn) || onLink(state.interfaces.bridgeOf(receivedOn))) return true;
+  if (onLink(receivedOn, senderIp) || onLink(state.interfaces.bridgeOf(receivedOn), senderIp)) {
+    return true;
+  }
   stats.rxOffSubnet++;
   return false;
+}
+
+/** Whether `ip` is inside a subnet of `iface`. */
+function onLink(iface: Interface | undefined, ip: Ipv4): boolean {
+  return iface?.addresses.some((a) => covers(a, ip)) ?? false;
 }

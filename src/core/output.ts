@@ -4,7 +4,7 @@
  * runtime can pass its own sink to put frames on a link without building an array.
  */
 import type { Ipv4, Mac } from '../wire/addr.ts';
-import type { EngineEvent } from './events.ts';
+import type { EngineEvent, RouteEventType } from './events.ts';
 
 /** A frame to put on an interface's link. */
 export interface TransmitOutput {
@@ -49,6 +49,19 @@ export interface OutputSink {
     packet: Uint8Array,
   ): void;
   event(event: EngineEvent): void;
+  /**
+   * Optional: takes entry events as raw values instead of `event`. A sink that has this method
+   * receives every entry event here, and the engine builds no `RouteEvent` and formats no
+   * address for it (`routeEvent` in events.ts builds the same event from these values). On a
+   * table churning at line rate (a sender flood, a scan) that formatting is most of the cost.
+   */
+  entryEvent?(
+    type: RouteEventType,
+    ifName: string,
+    ip: Ipv4,
+    mac: Mac | undefined,
+    reason: string,
+  ): void;
 }
 
 /** A sink that copies every output into an array. */

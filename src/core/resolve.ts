@@ -14,9 +14,11 @@ import {
   type Mac,
   multicastMac,
 } from '../wire/addr.ts';
-import { type Entry, NO_MAC, PERMANENT } from './entry.ts';
+import { NO_MAC, PERMANENT } from './entry.ts';
+import { NetarpError } from './errors.ts';
 import { type Interface, isSubnetBroadcast } from './iface.ts';
 import type { EngineState } from './state.ts';
+import { Flag, NIL } from './table.ts';
 
 /** Why a send failed (the errno the kernel would return, as text). */
 export type ResolveFailure =
@@ -43,7 +45,10 @@ export function resolveDestination(
   packet: Uint8Array,
   viaIfIndex: number,
 ): ResolveResult {
-  const { stats, interfaces, routes } = state;
+  const { stats, interfaces, routes, table } = state;
+  if (destination !== destination >>> 0) {
+    throw new NetarpError('EINVAL', `destination must be an IPv4 address, got ${destination}`);
+  }
   // ip_output: find the interface and the next hop.
   let iface: Interface | undefined;
   let nextHop = destination;
@@ -83,10 +88,7 @@ export function resolveDestination(
     return { kind: 'failed', reason: 'network is down' };
   }
   // M_BCAST and M_MCAST: no ARP (arpresolve l.484-491).
-  if (
-    destination === IPV4_BROADCAST ||
-    iface.addresses.some((a) => isSubnetBroadcast(a, destination))
-  ) {
+  if (destination === IPV4_BROADCAST || isBroadcastOn(iface, destination)) {
     return { kind: 'resolved', ifIndex: iface.index, mac: MAC_BROADCAST, source: iface.mac };
   }
   if (isMulticastIpv4(destination)) {
@@ -98,24 +100,35 @@ export function resolveDestination(
     };
   }
 
-  let entry = state.table.host(nextHop);
-  if (entry?.isLocal) {
-    // Our own address: looped back when useloopback, else sent out with our MAC (l.306).
-    if (state.config.useloopback) return { kind: 'local', ifIndex: entry.ifIndex };
-    return { kind: 'resolved', ifIndex: entry.ifIndex, mac: entry.mac, source: iface.mac };
-  }
-  if (entry) {
+  let slot = table.host(nextHop);
+  if (slot !== NIL) {
+    const flags = table.flags[slot]!;
+    if ((flags & Flag.Local) !== 0) {
+      // Our own address: looped back when useloopback, else sent out with our MAC (l.306).
+      const ifIndex = table.ifIndex[slot]!;
+      if (state.config.useloopback) return { kind: 'local', ifIndex };
+      return { kind: 'resolved', ifIndex, mac: table.mac[slot]!, source: iface.mac };
+    }
     // rt_llroute: a down entry refuses sends until its window ends.
-    if (entry.reject && state.nowSec < entry.expire) {
+    if ((flags & Flag.Reject) !== 0 && state.nowSec < table.expire[slot]!) {
       stats.resolveHostDown++;
       return { kind: 'failed', reason: viaGateway ? 'no route to host' : 'host is down' };
     }
-    iface = interfaces.get(entry.ifIndex) ?? iface;
+    iface = interfaces.get(table.ifIndex[slot]!) ?? iface;
   } else {
     const sourceIp = sourceAddressFor(iface, nextHop);
-    entry = state.createEntry(nextHop, iface, sourceIp, 'resolve');
+    slot = state.createEntry(nextHop, iface, sourceIp, 'resolve');
   }
-  return arpResolve(state, iface, entry, packet);
+  return arpResolve(state, iface, slot, packet);
+}
+
+/** Whether `ip` is the broadcast (or network) address of a subnet of `iface` (in_broadcast). */
+function isBroadcastOn(iface: Interface, ip: Ipv4): boolean {
+  const addresses = iface.addresses;
+  for (let i = 0; i < addresses.length; i++) {
+    if (isSubnetBroadcast(addresses[i]!, ip)) return true;
+  }
+  return false;
 }
 
 /** The interface address covering `ip` (rt_ifa), else the interface's first address. */
@@ -135,59 +148,65 @@ function sourceAddressFor(iface: Interface, ip: Ipv4): Ipv4 {
   return best?.address ?? 0;
 }
 
-/** arpresolve proper, from the entry on (l.512). */
+/** arpresolve proper, from the entry (in `slot`) on (l.512). */
 function arpResolve(
   state: EngineState,
   iface: Interface,
-  entry: Entry,
+  slot: number,
   packet: Uint8Array,
 ): ResolveResult {
-  const { config, stats } = state;
+  const { config, stats, table } = state;
   const now = state.nowSec;
   // Our traffic uses the entry: it moves to the front of its LRU list (once a second).
-  state.table.touch(entry, now);
-  if (entry.expire > now && entry.mac !== NO_MAC) {
+  table.touch(slot, now);
+  const mac = table.mac[slot]!;
+  const expire = table.expire[slot]!;
+  if (expire > now && mac !== NO_MAC) {
     // Resolved. If it expires within `preempt` seconds, ask again ahead of time (la_preempt).
-    if (entry.expire !== PERMANENT && now + entry.preempt > entry.expire) {
+    if (expire !== PERMANENT && now + table.preempt[slot]! > expire) {
       // Held back by max_requests_per_sec, the refresh is tried again by the next packet.
       if (state.requestAllowed()) {
-        state.sendRequest(iface, entry.sourceIp, entry.ip);
-        entry.requestOutstanding = true;
-        entry.preempt--;
+        state.sendRequest(iface, table.sourceIp[slot]!, table.ip[slot]!);
+        table.setFlag(slot, Flag.RequestOutstanding, true);
+        table.preempt[slot] = table.preempt[slot]! - 1;
       }
     }
-    return { kind: 'resolved', ifIndex: iface.index, mac: entry.mac, source: iface.mac };
+    return { kind: 'resolved', ifIndex: iface.index, mac, source: iface.mac };
   }
   // If ARP is disabled or static on this interface, stop (l.542).
   if (iface.noarp || iface.staticarp) {
+    state.relist(slot); // a new entry is listed here, not by `hold`
     stats.resolveNoArp++;
     return { kind: 'failed', reason: 'interface does not ARP' };
   }
   // Hold the packet: with the seed's maxhold of 1 the newest replaces the held one (l.551).
-  state.hold(entry, packet);
-  if (entry.expire !== PERMANENT || (entry.isStatic && entry.mac === NO_MAC)) {
-    entry.reject = false;
+  state.hold(slot, packet);
+  const ip = table.ip[slot]!;
+  if (expire !== PERMANENT || (table.has(slot, Flag.Static) && mac === NO_MAC)) {
+    table.setFlag(slot, Flag.Reject, false);
     // At most one request a second: a new one only when none went out this second.
-    if (entry.asked === 0 || entry.expire !== now) {
-      if (entry.asked < config.maxtries && !state.requestAllowed()) {
+    const asked = table.asked[slot]!;
+    if (asked === 0 || expire !== now) {
+      if (asked < config.maxtries && !state.requestAllowed()) {
         // Held back by max_requests_per_sec: as if not asked, so the next packet tries again
         // and the host is not declared down for our own restraint.
-        return { kind: 'held', ifIndex: iface.index, nextHop: entry.ip };
+        return { kind: 'held', ifIndex: iface.index, nextHop: ip };
       }
-      entry.expire = now;
-      if (entry.asked++ < config.maxtries) {
-        state.sendRequest(iface, entry.sourceIp, entry.ip);
-        entry.requestOutstanding = true;
+      table.expire[slot] = now;
+      table.asked[slot] = asked + 1;
+      if (asked < config.maxtries) {
+        state.sendRequest(iface, table.sourceIp[slot]!, ip);
+        table.setFlag(slot, Flag.RequestOutstanding, true);
       } else {
         // Give up for host_down_time seconds (RTF_REJECT).
-        entry.reject = true;
-        entry.expire += config.host_down_time;
-        entry.asked = 0;
-        entry.preempt = config.maxtries;
+        table.setFlag(slot, Flag.Reject, true);
+        table.expire[slot] = now + config.host_down_time;
+        table.asked[slot] = 0;
+        table.preempt[slot] = config.maxtries;
         stats.hostDown++;
-        state.report('miss', entry, 'maxtries');
+        state.report('miss', slot, 'maxtries');
       }
     }
   }
-  return { kind: 'held', ifIndex: iface.index, nextHop: entry.ip };
+  return { kind: 'held', ifIndex: iface.index, nextHop: ip };
 }

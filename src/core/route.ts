@@ -29,8 +29,16 @@ export type RouteMatch =
 /** Static routes plus the connected routes derived from the interfaces. */
 export class RouteTable {
   private readonly routes: StaticRoute[] = [];
+  /** The match each static route gives, built once (a lookup allocates nothing). */
+  private readonly routeMatches = new Map<StaticRoute, RouteMatch>();
   /** Gateways of static routes: their entries count as referenced (rt_gwroute holds them). */
   private readonly gatewayRefs = new Map<Ipv4, number>();
+  /**
+   * The connected routes (one per interface address, interfaces in index order) with the
+   * match each gives, rebuilt when the interfaces' addresses change.
+   */
+  private connected: { readonly address: InterfaceAddress; readonly match: RouteMatch }[] = [];
+  private connectedVersion = -1;
 
   constructor(private readonly interfaces: InterfaceTable) {}
 
@@ -52,6 +60,7 @@ export class RouteTable {
     this.routes.sort((a, b) => b.prefixLength - a.prefixLength);
     if (route.gateway !== undefined) {
       this.gatewayRefs.set(route.gateway, (this.gatewayRefs.get(route.gateway) ?? 0) + 1);
+      this.routeMatches.set(route, { kind: 'gateway', gateway: route.gateway, route });
     }
     return route;
   }
@@ -62,6 +71,7 @@ export class RouteTable {
     const route = this.find((prefix.address & mask) >>> 0, prefix.prefixLength);
     if (!route) return undefined;
     this.routes.splice(this.routes.indexOf(route), 1);
+    this.routeMatches.delete(route);
     if (route.gateway !== undefined) {
       const refs = (this.gatewayRefs.get(route.gateway) ?? 1) - 1;
       if (refs === 0) this.gatewayRefs.delete(route.gateway);
@@ -77,29 +87,54 @@ export class RouteTable {
 
   /** Whether a static route uses `ip` as its gateway (the entry is "referenced"). */
   isGatewayReferenced(ip: Ipv4): boolean {
-    return this.gatewayRefs.has(ip);
+    return this.gatewayRefs.size !== 0 && this.gatewayRefs.has(ip);
   }
 
-  /** Longest-prefix match for `ip`, connected routes winning ties; undefined if none. */
+  /**
+   * Longest-prefix match for `ip`, connected routes winning ties; undefined if none. The
+   * matches are built once per route, so callers must not keep them across changes.
+   */
   lookup(ip: Ipv4): RouteMatch | undefined {
+    if (this.connectedVersion !== this.interfaces.version) this.rebuildConnected();
     let best: RouteMatch | undefined;
     let bestLength = -1;
-    for (const iface of this.interfaces.all()) {
-      for (const address of iface.addresses) {
-        if (address.prefixLength > bestLength && covers(address, ip)) {
-          best = { kind: 'connected', iface, address };
-          bestLength = address.prefixLength;
-        }
+    const connected = this.connected;
+    for (let i = 0; i < connected.length; i++) {
+      const { address, match } = connected[i]!;
+      if (address.prefixLength > bestLength && covers(address, ip)) {
+        best = match;
+        bestLength = address.prefixLength;
       }
     }
-    for (const route of this.routes) {
+    const routes = this.routes;
+    for (let i = 0; i < routes.length; i++) {
+      const route = routes[i]!;
       if (route.prefixLength <= bestLength) break;
       if (((route.destination ^ ip) & route.mask) !== 0) continue;
-      if (route.gateway !== undefined) return { kind: 'gateway', gateway: route.gateway, route };
+      if (route.gateway !== undefined) return this.routeMatches.get(route);
       const iface = this.interfaces.get(route.ifIndex);
-      if (iface) return { kind: 'interface', iface, route };
+      if (iface) return this.interfaceMatch(route, iface);
     }
     return best;
+  }
+
+  /** The match of an interface route: built on use, as its interface is looked up then. */
+  private interfaceMatch(route: StaticRoute, iface: Interface): RouteMatch {
+    const cached = this.routeMatches.get(route);
+    if (cached?.kind === 'interface' && cached.iface === iface) return cached;
+    const match: RouteMatch = { kind: 'interface', iface, route };
+    this.routeMatches.set(route, match);
+    return match;
+  }
+
+  private rebuildConnected(): void {
+    this.connected = [];
+    for (const iface of this.interfaces.all()) {
+      for (const address of iface.addresses) {
+        this.connected.push({ address, match: { kind: 'connected', iface, address } });
+      }
+    }
+    this.connectedVersion = this.interfaces.version;
   }
 
   private find(destination: Ipv4, prefixLength: number): StaticRoute | undefined {

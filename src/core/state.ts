@@ -5,10 +5,10 @@
  * the public facade.
  */
 import { type Ipv4, MAC_BROADCAST, MAC_ZERO, type Mac } from '../wire/addr.ts';
-import { ARP_ETHER_IPV4_LEN, ArpHardware, ArpOp, emitArp } from '../wire/arp.ts';
-import { ETHERNET_HEADER_LEN, EtherType, emitEthernetHeader } from '../wire/ethernet.ts';
+import { ARP_ETHER_IPV4_LEN, ARP_PROTOCOL_IPV4, ArpHardware, ArpOp } from '../wire/arp.ts';
+import { ETHERNET_HEADER_LEN, EtherType } from '../wire/ethernet.ts';
 import type { ArpConfig } from './config.ts';
-import { Entry, type EntryClass, NO_MAC } from './entry.ts';
+import { NO_MAC } from './entry.ts';
 import {
   type LogKind,
   type LogLevel,
@@ -20,23 +20,32 @@ import {
 import { HoldQueue } from './hold-queue.ts';
 import type { Interface, InterfaceTable } from './iface.ts';
 import type { OutputSink } from './output.ts';
+import { PRUNE_COST_CHANGED, PrunePass } from './prune.ts';
 import { LogLimiter, TokenBucket } from './ratelimit.ts';
 import type { RouteTable } from './route.ts';
 import type { ArpStats } from './stats.ts';
-import type { NeighborTable } from './table.ts';
+import { Flag, LruClass, type LruClassValue, type NeighborTable, NIL } from './table.ts';
 import { StationWatch } from './watch.ts';
 
 /** Length of every ARP frame netarp sends: 14 + 28, unpadded. */
 export const ARP_FRAME_LEN = ETHERNET_HEADER_LEN + ARP_ETHER_IPV4_LEN;
 
-/** Everything the engine knows, shared by its parts. */
+/** 2^-32. Scaling by a power of two is exact, and a multiplication far cheaper than a division. */
+const TWO_POW_MINUS_32 = 2 ** -32;
+
+/** Flags that exempt an entry from the eviction lists (with Live cleared: not in the table). */
+const EXEMPT_FLAGS = Flag.Live | Flag.Local | Flag.Static | Flag.Published | Flag.ProxyOnly;
+
+/** Everything the engine knows, shared by its parts. Entries are slots of `table`. */
 export class EngineState {
   /** The current second (time_second), updated by every input. */
   nowSec = 0;
   /** The current time in milliseconds, as the input gave it (locktime, held packets, rates). */
   nowMs = 0;
   /** Every held packet, in the order held (their `hold_timeout` deadlines, too). */
-  readonly holds = new HoldQueue();
+  readonly holds: HoldQueue;
+  /** The prune pass (arptimer), which may be spread over several timer calls. */
+  readonly prune = new PrunePass();
   /** The stations heard, for the arpwatch report. */
   readonly watch = new StationWatch();
   /** The engine-wide budget of requests (`max_requests_per_sec`). */
@@ -56,7 +65,9 @@ export class EngineState {
     readonly routes: RouteTable,
     readonly table: NeighborTable,
     readonly stats: ArpStats,
-  ) {}
+  ) {
+    this.holds = new HoldQueue(table);
+  }
 
   /**
    * Reports a log line of `kind` (built by `LogText[kind](...args)`) unless `log_ratelimit`
@@ -72,23 +83,26 @@ export class EngineState {
     this.sink.event(logEvent(level, build(...args), suppressed));
   }
 
-  /** Reports an entry event. */
-  report(type: RouteEventType, entry: Entry, reason: string): void {
-    const iface = this.interfaces.get(entry.ifIndex);
-    this.sink.event(
-      routeEvent(
-        type,
-        iface?.name ?? '?',
-        entry.ip,
-        entry.mac === NO_MAC ? undefined : entry.mac,
-        reason,
-      ),
-    );
+  /**
+   * Reports an entry event: raw to a sink that takes them so (`entryEvent`), else as a
+   * formatted `RouteEvent`.
+   */
+  report(type: RouteEventType, slot: number, reason: string): void {
+    const { table, sink } = this;
+    const name = this.interfaces.get(table.ifIndex[slot]!)?.name ?? '?';
+    const mac = table.mac[slot]!;
+    const ip = table.ip[slot]!;
+    if (sink.entryEvent !== undefined) {
+      sink.entryEvent(type, name, ip, mac === NO_MAC ? undefined : mac, reason);
+    } else {
+      sink.event(routeEvent(type, name, ip, mac === NO_MAC ? undefined : mac, reason));
+    }
   }
 
   /**
    * Sends an ARP packet on `iface`: Ethernet source is the interface's MAC (ether_output),
-   * `senderMac` the ARP SHA.
+   * `senderMac` the ARP SHA. Written field by field into the one reused frame (the layout of
+   * `emitEthernetHeader` + `emitArp`), so that a reply allocates nothing.
    */
   sendArp(
     iface: Interface,
@@ -101,15 +115,61 @@ export class EngineState {
     targetIp: Ipv4,
   ): void {
     const frame = this.frame;
-    emitEthernetHeader(frame, 0, ethernetDestination, iface.mac, EtherType.Arp);
-    emitArp(frame, ETHERNET_HEADER_LEN, {
-      hardwareType,
-      operation,
-      senderMac,
-      senderIp,
-      targetMac,
-      targetIp,
-    });
+    // The MACs are split into 16 and 32 bits by a multiplication by 2^-32 (exact, and far
+    // cheaper than writeMac's division), and the bytes written here rather than by a helper,
+    // which the compiler does not always inline into this path.
+    let high = (ethernetDestination * TWO_POW_MINUS_32) | 0;
+    let low = ethernetDestination >>> 0;
+    frame[0] = high >>> 8;
+    frame[1] = high;
+    frame[2] = low >>> 24;
+    frame[3] = low >>> 16;
+    frame[4] = low >>> 8;
+    frame[5] = low;
+    const source = iface.mac;
+    high = (source * TWO_POW_MINUS_32) | 0;
+    low = source >>> 0;
+    frame[6] = high >>> 8;
+    frame[7] = high;
+    frame[8] = low >>> 24;
+    frame[9] = low >>> 16;
+    frame[10] = low >>> 8;
+    frame[11] = low;
+    frame[12] = EtherType.Arp >>> 8;
+    frame[13] = EtherType.Arp & 0xff;
+    // The ARP packet (emitArp's layout): hrd, pro, hln 6, pln 4, op, sha, spa, tha, tpa.
+    frame[14] = hardwareType >>> 8;
+    frame[15] = hardwareType;
+    frame[16] = ARP_PROTOCOL_IPV4 >>> 8;
+    frame[17] = ARP_PROTOCOL_IPV4 & 0xff;
+    frame[18] = 6;
+    frame[19] = 4;
+    frame[20] = operation >>> 8;
+    frame[21] = operation;
+    high = (senderMac * TWO_POW_MINUS_32) | 0;
+    low = senderMac >>> 0;
+    frame[22] = high >>> 8;
+    frame[23] = high;
+    frame[24] = low >>> 24;
+    frame[25] = low >>> 16;
+    frame[26] = low >>> 8;
+    frame[27] = low;
+    frame[28] = senderIp >>> 24;
+    frame[29] = senderIp >>> 16;
+    frame[30] = senderIp >>> 8;
+    frame[31] = senderIp;
+    high = (targetMac * TWO_POW_MINUS_32) | 0;
+    low = targetMac >>> 0;
+    frame[32] = high >>> 8;
+    frame[33] = high;
+    frame[34] = low >>> 24;
+    frame[35] = low >>> 16;
+    frame[36] = low >>> 8;
+    frame[37] = low;
+    frame[38] = targetIp >>> 24;
+    frame[39] = targetIp >>> 16;
+    frame[40] = targetIp >>> 8;
+    frame[41] = targetIp;
     this.sink.transmit(iface.index, frame);
   }
 
@@ -146,22 +206,23 @@ export class EngineState {
   /**
    * Creates a dynamic host entry (a cloned route) for our own traffic: unresolved, "expired"
    * as of now. Makes room first; our traffic may evict any dynamic entry, so it is never
-   * refused.
+   * refused. Returns its slot. The entry is on no eviction list yet: the caller holds the
+   * packet it was made for (which lists it as holding) or relists it, before anything else.
    */
-  createEntry(ip: Ipv4, iface: Interface, sourceIp: Ipv4, reason: string): Entry {
+  createEntry(ip: Ipv4, iface: Interface, sourceIp: Ipv4, reason: string): number {
     this.makeRoom(false);
-    return this.insertEntry(ip, iface, sourceIp, reason);
+    return this.insertEntry(ip, iface, sourceIp, reason, false);
   }
 
   /**
    * Creates a dynamic host entry for a sender the network told us about (arp_update_oncpu's
    * arplookup with create), to be resolved at once. The network may only evict idle entries,
    * never one our packets wait for or a gateway; with none left the entry is refused
-   * (counted), and undefined.
+   * (counted), and NIL.
    */
-  learnEntry(ip: Ipv4, iface: Interface, sourceIp: Ipv4, reason: string): Entry | undefined {
-    if (!this.makeRoom(true)) return undefined;
-    return this.insertEntry(ip, iface, sourceIp, reason);
+  learnEntry(ip: Ipv4, iface: Interface, sourceIp: Ipv4, reason: string): number {
+    if (!this.makeRoom(true)) return NIL;
+    return this.insertEntry(ip, iface, sourceIp, reason, true);
   }
 
   /**
@@ -169,23 +230,30 @@ export class EngineState {
    * length) stays unresolved, as in the seed; beyond `max_incomplete` it goes at once instead,
    * so that such frames cannot push out the unresolved entries our packets wait for.
    */
-  boundUnresolved(entry: Entry): void {
-    if (entry.unresolved && this.table.unresolved.size > this.config.max_incomplete) {
+  boundUnresolved(slot: number): void {
+    const { table } = this;
+    if (table.has(slot, Flag.Unresolved) && table.unresolved.size > this.config.max_incomplete) {
       this.stats.evictedIncomplete++;
-      this.deleteEntry(entry, 'evicted');
+      this.deleteEntry(slot, 'evicted');
     }
   }
 
-  private insertEntry(ip: Ipv4, iface: Interface, sourceIp: Ipv4, reason: string): Entry {
-    const entry = new Entry(ip, iface.index, sourceIp);
+  private insertEntry(
+    ip: Ipv4,
+    iface: Interface,
+    sourceIp: Ipv4,
+    reason: string,
+    list: boolean,
+  ): number {
+    const { table } = this;
+    const slot = table.insert(ip, iface.index, sourceIp, false);
     // A cloned route inherits the cloning route's non-zero rt_expire (arp_rtrequest, l.234):
     // dynamic, and not valid until resolved.
-    entry.expire = this.nowSec;
-    entry.usedSec = this.nowSec;
-    this.table.hosts.set(ip, entry);
-    this.relist(entry);
-    this.report('add', entry, reason);
-    return entry;
+    table.expire[slot] = this.nowSec;
+    table.usedSec[slot] = this.nowSec | 0;
+    if (list) this.relist(slot);
+    this.report('add', slot, reason);
+    return slot;
   }
 
   /**
@@ -198,18 +266,19 @@ export class EngineState {
   private makeRoom(forNetwork: boolean): boolean {
     const { table, config, stats } = this;
     if (!forNetwork) {
-      for (let oldest = table.unresolved.tail; oldest; oldest = table.unresolved.tail) {
-        if (table.unresolved.size < config.max_incomplete) break;
+      while (table.unresolved.tail !== NIL && table.unresolved.size >= config.max_incomplete) {
         stats.evictedIncomplete++;
-        this.deleteEntry(oldest.entry, 'evicted');
+        this.deleteEntry(table.unresolved.tail, 'evicted');
       }
     }
     while (table.dynamicCount >= config.max_entries) {
       // Every dynamic entry is on one of the three lists, so while the count is at the cap
       // (at least 1) our own traffic always finds one.
-      const victim =
-        table.idle.tail ?? (forNetwork ? undefined : (table.holding.tail ?? table.gateways.tail));
-      if (!victim) {
+      let victim = table.idle.tail;
+      if (victim === NIL && !forNetwork) {
+        victim = table.holding.tail !== NIL ? table.holding.tail : table.gateways.tail;
+      }
+      if (victim === NIL) {
         stats.tableFull++;
         return false;
       }
@@ -220,102 +289,112 @@ export class EngineState {
   }
 
   /**
-   * Puts `entry` on the eviction list its fields call for, and on or off the unresolved
-   * list. Called after anything that changes what it is (created, deleted, resolved, made
-   * static, started or stopped holding packets, became or stopped being a gateway).
+   * Puts the entry in `slot` on the eviction list its fields call for, and on or off the
+   * unresolved list. Called after anything that changes what it is (created, deleted,
+   * resolved, made static, started or stopped holding packets, became or stopped being a
+   * gateway).
    */
-  relist(entry: Entry): void {
+  relist(slot: number): void {
     const { table } = this;
-    let lruClass: EntryClass;
-    if (
-      entry.isLocal ||
-      entry.isStatic ||
-      entry.published ||
-      entry.proxyOnly ||
-      table.hosts.get(entry.ip) !== entry
-    ) {
-      lruClass = 'exempt';
-    } else if (this.routes.isGatewayReferenced(entry.ip)) {
-      lruClass = 'gateway';
-    } else if (entry.held) {
-      lruClass = 'holding';
+    let lruClass: LruClassValue;
+    if ((table.flags[slot]! & EXEMPT_FLAGS) !== Flag.Live) {
+      lruClass = LruClass.Exempt;
+    } else if (this.routes.isGatewayReferenced(table.ip[slot]!)) {
+      lruClass = LruClass.Gateway;
+    } else if (table.heldCount[slot] !== 0) {
+      lruClass = LruClass.Holding;
     } else {
-      lruClass = 'idle';
+      lruClass = LruClass.Idle;
     }
-    table.setClass(entry, lruClass);
+    table.setClass(slot, lruClass);
     table.setUnresolved(
-      entry,
-      (lruClass === 'idle' || lruClass === 'holding') && entry.mac === NO_MAC,
+      slot,
+      (lruClass === LruClass.Idle || lruClass === LruClass.Holding) && table.mac[slot] === NO_MAC,
     );
   }
 
   /**
-   * Holds `packet` for `entry` (la_hold): newest last; beyond `maxhold` packets or
+   * Holds `packet` for the entry in `slot` (la_hold): newest last; beyond `maxhold` packets or
    * `maxhold_bytes` bytes the oldest go, each counted, but the newest always stays.
    */
-  hold(entry: Entry, packet: Uint8Array): void {
-    const { holds, config, stats } = this;
-    holds.add(entry, packet, this.nowMs);
+  hold(slot: number, packet: Uint8Array): void {
+    const { holds, config, stats, table } = this;
+    holds.add(slot, packet, this.nowMs);
     // With the seed's maxhold of 1 the newest replaces the held one (arpresolve, l.551).
-    while (entry.held!.length > config.maxhold) {
-      holds.removeOldest(entry);
+    while (table.heldCount[slot]! > config.maxhold) {
+      holds.removeOldest(slot);
       stats.dropped++;
     }
     if (config.maxhold_bytes > 0) {
-      while (entry.held!.length > 1 && entry.heldBytes > config.maxhold_bytes) {
-        holds.removeOldest(entry);
+      while (table.heldCount[slot]! > 1 && table.heldBytes[slot]! > config.maxhold_bytes) {
+        holds.removeOldest(slot);
         stats.dropped++;
         stats.holdBytesDropped++;
       }
     }
-    if (entry.lruClass === 'idle') this.relist(entry);
+    // Idle, or new (not listed yet): now holding. A static entry's relist changes nothing.
+    const lruClass = table.lruClass[slot];
+    if (lruClass === LruClass.Idle || lruClass === LruClass.Exempt) this.relist(slot);
   }
 
   /** When the oldest held packet reaches `hold_timeout` (milliseconds), if one must. */
   holdDeadline(): number | undefined {
     const oldest = this.holds.oldest;
     const timeout = this.config.hold_timeout;
-    return oldest && timeout > 0 ? oldest.heldAt + timeout * 1000 : undefined;
+    return oldest !== NIL && timeout > 0 ? this.holds.heldAt(oldest) + timeout * 1000 : undefined;
   }
 
-  /** Drops the held packets whose `hold_timeout` has passed at `now` (milliseconds). */
-  expireHeld(now: number): void {
-    const { holds, stats } = this;
+  /**
+   * Drops the held packets whose `hold_timeout` has passed at `now` (milliseconds) while
+   * `budget` lasts, each costing `PRUNE_COST_CHANGED` of it (as an entry the prune pass
+   * frees); returns what is left of the budget. Packets left over are still due.
+   */
+  expireHeld(now: number, budget: number): number {
+    const { holds, stats, table } = this;
     for (let deadline = this.holdDeadline(); deadline !== undefined && deadline <= now; ) {
+      if (budget <= 0) return 0;
+      budget -= PRUNE_COST_CHANGED;
       // The engine-wide oldest is also its entry's oldest: both are in the order held.
-      const entry = holds.oldest!.entry;
-      holds.removeOldest(entry);
+      const slot = holds.ownerOf(holds.oldest);
+      holds.removeOldest(slot);
       stats.dropped++;
       stats.holdTimeouts++;
-      if (!entry.held) this.relist(entry);
+      if (table.heldCount[slot] === 0) this.relist(slot);
       deadline = this.holdDeadline();
     }
+    return budget;
   }
 
   /** Drops every packet an entry holds, counting each. */
-  dropHeld(entry: Entry): void {
-    if (entry.held) this.stats.dropped += this.holds.removeAll(entry).length;
+  dropHeld(slot: number): void {
+    if (this.table.heldCount[slot] !== 0) this.stats.dropped += this.holds.removeAll(slot);
   }
 
   /** Removes a host or proxy entry, dropping what it holds, and reports it. */
-  deleteEntry(entry: Entry, reason: string): void {
-    const map = entry.proxyOnly ? this.table.proxies : this.table.hosts;
-    if (map.get(entry.ip) !== entry) return;
-    map.delete(entry.ip);
-    this.dropHeld(entry);
-    this.relist(entry);
-    this.report('delete', entry, reason);
+  deleteEntry(slot: number, reason: string): void {
+    const { table } = this;
+    if (!table.isLive(slot)) return;
+    this.prune.forget(table, slot);
+    table.unlink(slot);
+    this.dropHeld(slot);
+    this.relist(slot);
+    this.report('delete', slot, reason);
+    table.release(slot);
   }
 
   /** Hands the held packets of a now-resolved entry to the caller, oldest first. */
-  deliverHeld(entry: Entry): void {
-    if (!entry.held) return;
-    const held = this.holds.removeAll(entry);
-    this.relist(entry);
-    const iface = this.interfaces.get(entry.ifIndex);
+  deliverHeld(slot: number): void {
+    const { table } = this;
+    if (table.heldCount[slot] === 0) return;
+    const held: Uint8Array[] = [];
+    this.holds.removeAll(slot, held);
+    this.relist(slot);
+    const iface = this.interfaces.get(table.ifIndex[slot]!);
     if (!iface) return;
-    for (const { packet } of held) {
-      this.sink.deliverHeld(iface.index, entry.ip, entry.mac, iface.mac, packet);
+    const ip = table.ip[slot]!;
+    const mac = table.mac[slot]!;
+    for (let i = 0; i < held.length; i++) {
+      this.sink.deliverHeld(iface.index, ip, mac, iface.mac, held[i]!);
     }
   }
 

@@ -1,8 +1,7 @@
 /**
- * Invariant violations the fuzzer found that the engine does not fix yet, one `todo` test
- * each (the suite stays green; each test fails until the engine is fixed, then passes, and the
- * matching entry of KNOWN_ISSUES in target.ts goes). Each also checks that the fuzz target
- * still classifies it as that known issue and nothing else.
+ * Invariant violations the fuzzer found, kept as regression tests once fixed. While one is
+ * open its tests are `todo` and KNOWN_ISSUES in target.ts names it; once fixed, the fuzz
+ * target must find nothing at all in its minimised input.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -23,13 +22,11 @@ function bridged(): Engine {
 
 const STATIC = { ip: '203.0.113.20', mac: '02:00:00:00:02:14' };
 
-describe('known issue: the network moves a permanent entry on a bridge port to the bridge', () => {
+describe('fixed: the network no longer moves a permanent entry on a bridge port to the bridge', () => {
   // docs/security.md: "static and published entries are never changed by the network". The
   // seed's arp_update_oncpu replaces rt_ifp with the bridge (l.691-734) before it looks at
   // whether the entry is permanent (l.737), and netarp's updateEntry does the same.
-  it('a static entry on p1 stays on p1 when its own station speaks from p0', {
-    todo: 'updateEntry moves the entry before its permanent check (input.ts)',
-  }, () => {
+  it('a static entry on p1 stays on p1 when its own station speaks from p0', () => {
     const engine = bridged();
     engine.addEntry(s(1), { ip: ip(STATIC.ip), mac: mac(STATIC.mac), ifName: 'p1' });
     const before = engine.lookup(s(2), STATIC.ip);
@@ -38,9 +35,7 @@ describe('known issue: the network moves a permanent entry on a bridge port to t
     assert.deepEqual(engine.lookup(s(2), STATIC.ip), before);
   });
 
-  it("our own address's entry stays on its port when a forger claims it from another port", {
-    todo: 'updateEntry moves the entry before its permanent check (input.ts)',
-  }, () => {
+  it("our own address's entry stays on its port when a forger claims it from another port", () => {
     const engine = bridged();
     const before = engine.lookup(s(2), '203.0.113.2');
     assert.equal(before?.ifName, 'p1');
@@ -49,7 +44,7 @@ describe('known issue: the network moves a permanent entry on a bridge port to t
     assert.deepEqual(engine.lookup(s(2), '203.0.113.2'), before);
   });
 
-  it('the fuzz target reports it as that known issue, and as nothing else', () => {
+  it('the fuzz target finds nothing in the input that showed it', () => {
     // The minimised input the fuzzer found: on port p0, "who has 203.0.113.1 tell 203.0.113.2".
     const input: FuzzInput = {
       variant: 0,
@@ -64,9 +59,6 @@ describe('known issue: the network moves a permanent entry on a bridge port to t
     };
     const result = runInput(input);
     assert.deepEqual(result.violations, []);
-    assert.deepEqual(
-      result.known.map((k) => k.violation.kind),
-      ['pinned-changed'],
-    );
+    assert.deepEqual(result.known, []);
   });
 });

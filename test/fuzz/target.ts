@@ -393,27 +393,7 @@ export interface KnownIssue {
  * seed does (arp_update_oncpu, l.691-734, before its permanent check at l.737): a static
  * entry, or our own address's, changes interface at the network's word.
  */
-export const KNOWN_ISSUES: readonly KnownIssue[] = [
-  {
-    kind: 'pinned-changed',
-    why: 'a permanent entry on a bridge port is moved to the bridge by any frame from its address',
-    matches(violation) {
-      if (violation.kind !== 'pinned-changed') return false;
-      const [before, after] = violation.detail
-        .slice(violation.detail.indexOf(': ') + 2)
-        .split(' -> ')
-        .map((text) => JSON.parse(text) as EntryInfo | null);
-      return (
-        before != null &&
-        after != null &&
-        before.ifName !== after.ifName &&
-        ['p0', 'p1'].includes(before.ifName) &&
-        after.ifName === 'br0' &&
-        JSON.stringify({ ...after, ifName: before.ifName }) === JSON.stringify(before)
-      );
-    },
-  },
-];
+export const KNOWN_ISSUES: readonly KnownIssue[] = [];
 
 /**
  * Whether the master CARP interface over eth0 (carp0, 192.0.2.100) takes its own copy of
