@@ -357,8 +357,16 @@ export class Engine {
    */
   setSysctl(name: string, value: number): void {
     const key = configKeyOf(name);
+    const previous = this.state.config[key];
     this.state.config[key] = validateConfigValue(key, value);
     if (key === 'arpwatch' && value === 0) this.state.watch.clear();
+    // Differs from if_ether.c, where a new prune_intvl applies from the next pass on: the
+    // pass already scheduled moves to the last pass plus the new interval, so the change
+    // takes effect at once, as the control protocol promises.
+    const next = this.state.nextPruneAt;
+    if (key === 'prune_intvl' && next !== undefined && !this.state.prune.active) {
+      this.state.nextPruneAt = next + (value - previous) * 1000;
+    }
   }
 
   /** Reads a knob by short or full name. */

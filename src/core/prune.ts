@@ -84,14 +84,15 @@ export class PrunePass {
         if (expire === PERMANENT || expire > now) continue;
         const mac = table.mac[slot]!;
         const flags = table.flags[slot]!;
-        // Differs from if_ether.c: an entry whose request went out this very second is not
-        // freed. The seed frees it (its rt_expire is the time of the request), so a reply
-        // arriving a moment later finds no entry and the held packet is lost.
+        // Differs from if_ether.c: an entry whose request went out this second or the one
+        // before is not freed: its resolution is under way. The seed frees it (its rt_expire
+        // is the time of the request), so a reply arriving a moment later finds no entry, the
+        // held packet is lost, and the asking starts over, past maxtries.
         if (
           mac === NO_MAC &&
           table.asked[slot]! > 0 &&
           (flags & Flag.Reject) === 0 &&
-          expire === now
+          expire >= now - 1
         ) {
           continue;
         }

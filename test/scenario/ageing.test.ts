@@ -103,6 +103,26 @@ describe('the prune pass', () => {
     assert.deepEqual(next.moved, { timeouts: 1, dropped: 1 });
   });
 
+  it('spares an entry asked for in the second before the pass: maxtries is not exceeded', () => {
+    const { engine } = makeHost({ config: { maxtries: 3 } });
+    engine.resolve(s(300), ip(A.ip), packet('p1'));
+    // The first pass is due at 1 s after the first address and then every 300 s: 301 s.
+    const pass = counting(engine, () => runTimers(engine, s(301)));
+    assert.deepEqual(pass.moved, {});
+    assert.equal(engine.lookup(s(301), A.ip)?.asked, 1, 'the count of requests survives');
+  });
+
+  it('a new prune_intvl moves the pass already scheduled', () => {
+    const { engine } = makeHost();
+    assert.equal(engine.pollTimeout(), 1000);
+    engine.handleTimeout(1000);
+    assert.equal(engine.pollTimeout(), 301_000);
+    engine.setSysctl('net.link.ether.inet.prune_intvl', 2);
+    assert.equal(engine.pollTimeout(), 3000);
+    engine.setSysctl('prune_intvl', 10);
+    assert.equal(engine.pollTimeout(), 11_000);
+  });
+
   it('resets an expired static temp entry to unresolved instead of freeing it', () => {
     const { engine, eth0 } = makeHost();
     engine.addEntry(s(10), { ip: ip(A.ip), mac: mac(A.mac), temp: true });
