@@ -37,7 +37,7 @@ import type { PcapTeeStats } from '../../src/link/pcap-tee.ts';
 import type { VxlanLinkStats } from '../../src/link/vxlan.ts';
 import type { HostStats, PingResult } from '../../src/runtime/host.ts';
 import type { RunnerStats, RuntimeEvent } from '../../src/runtime/runner.ts';
-import type { PeerCommand } from './peer-node.ts';
+import type { PeerCommand } from './peer-loop.ts';
 
 // --- whether interop suites can run -------------------------------------------------------
 

@@ -13,7 +13,6 @@
  * peer-node.ts: `ready` (with what it learnt of the device), every runtime event and error,
  * and answers to `ping`, `state` and `close`.
  */
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { Engine } from '../../src/core/engine.ts';
 import type { Link } from '../../src/link/link.ts';
@@ -25,7 +24,7 @@ import { SystemClock } from '../../src/runtime/clock.ts';
 import { Host } from '../../src/runtime/host.ts';
 import { Runner } from '../../src/runtime/runner.ts';
 import { formatMac, parseMac } from '../../src/wire/addr.ts';
-import type { PeerCommand } from './peer-node.ts';
+import { print, servePeerCommands } from './peer-loop.ts';
 
 /** The engine's interface name: the device's own name is the operator's business. */
 const IF_NAME = 'net0';
@@ -41,10 +40,6 @@ export interface NativePeerLink {
   readonly ignoresOutgoing: boolean | undefined;
   readonly gone: string | undefined;
   readonly stats: NativeLinkStats;
-}
-
-function print(message: object): void {
-  process.stdout.write(`${JSON.stringify(message)}\n`);
 }
 
 async function main(): Promise<void> {
@@ -119,51 +114,7 @@ async function main(): Promise<void> {
     pcap: tee?.stats(),
   });
 
-  let closing = false;
-  const close = async (): Promise<void> => {
-    if (closing) return;
-    closing = true;
-    host.cancelAll();
-    await runner.close();
-  };
-
-  const lines = createInterface({ input: process.stdin });
-  lines.on('line', (line) => {
-    let command: PeerCommand;
-    try {
-      command = JSON.parse(line) as PeerCommand;
-    } catch {
-      print({ type: 'error', message: `not JSON: ${line}` });
-      return;
-    }
-    switch (command.cmd) {
-      case 'ping': {
-        const options = {
-          ...(command.count === undefined ? {} : { count: command.count }),
-          ...(command.timeoutMs === undefined ? {} : { timeoutMs: command.timeoutMs }),
-          ...(command.intervalMs === undefined ? {} : { intervalMs: command.intervalMs }),
-        };
-        host.ping(command.destination, options).then(
-          (ping) => print({ type: 'result', id: command.id, ping }),
-          (error: unknown) => print({ type: 'result', id: command.id, error: String(error) }),
-        );
-        break;
-      }
-      case 'state':
-        print({ type: 'result', id: command.id, state: state() });
-        break;
-      case 'close':
-        close().then(() => {
-          print({ type: 'result', id: command.id, closed: true });
-          process.exit(0);
-        });
-        break;
-    }
-  });
-  // The test going away (stdin closed) ends the peer too.
-  lines.on('close', () => {
-    close().then(() => process.exit(0));
-  });
+  servePeerCommands(runner, host, state);
 }
 
 main().catch((error: unknown) => {

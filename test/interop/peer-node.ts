@@ -12,7 +12,6 @@
  *   {"id":2,"cmd":"state"}   entries and every counter
  *   {"id":3,"cmd":"close"}   closes the links (flushing the pcap) and exits
  */
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { Engine } from '../../src/core/engine.ts';
 import type { Link } from '../../src/link/link.ts';
@@ -22,25 +21,9 @@ import { SystemClock } from '../../src/runtime/clock.ts';
 import { Host } from '../../src/runtime/host.ts';
 import { Runner } from '../../src/runtime/runner.ts';
 import { parseMac } from '../../src/wire/addr.ts';
-
-/** What the test writes to the peer, one JSON object a line. */
-export type PeerCommand =
-  | {
-      id: number;
-      cmd: 'ping';
-      destination: string;
-      count?: number;
-      timeoutMs?: number;
-      intervalMs?: number;
-    }
-  | { id: number; cmd: 'state' }
-  | { id: number; cmd: 'close' };
+import { print, servePeerCommands } from './peer-loop.ts';
 
 const IF_NAME = 'vx0';
-
-function print(message: object): void {
-  process.stdout.write(`${JSON.stringify(message)}\n`);
-}
 
 function parseEndpoint(text: string, defaultPort: number): { address: string; port: number } {
   const [address, port] = text.split(':');
@@ -96,51 +79,7 @@ async function main(): Promise<void> {
     pcap: tee?.stats(),
   });
 
-  let closing = false;
-  const close = async (): Promise<void> => {
-    if (closing) return;
-    closing = true;
-    host.cancelAll();
-    await runner.close();
-  };
-
-  const lines = createInterface({ input: process.stdin });
-  lines.on('line', (line) => {
-    let command: PeerCommand;
-    try {
-      command = JSON.parse(line) as PeerCommand;
-    } catch {
-      print({ type: 'error', message: `not JSON: ${line}` });
-      return;
-    }
-    switch (command.cmd) {
-      case 'ping': {
-        const options = {
-          ...(command.count === undefined ? {} : { count: command.count }),
-          ...(command.timeoutMs === undefined ? {} : { timeoutMs: command.timeoutMs }),
-          ...(command.intervalMs === undefined ? {} : { intervalMs: command.intervalMs }),
-        };
-        host.ping(command.destination, options).then(
-          (ping) => print({ type: 'result', id: command.id, ping }),
-          (error: unknown) => print({ type: 'result', id: command.id, error: String(error) }),
-        );
-        break;
-      }
-      case 'state':
-        print({ type: 'result', id: command.id, state: state() });
-        break;
-      case 'close':
-        close().then(() => {
-          print({ type: 'result', id: command.id, closed: true });
-          process.exit(0);
-        });
-        break;
-    }
-  });
-  // The test going away (stdin closed) ends the peer too.
-  lines.on('close', () => {
-    close().then(() => process.exit(0));
-  });
+  servePeerCommands(runner, host, state);
 }
 
 main().catch((error: unknown) => {
