@@ -1,7 +1,8 @@
 /**
  * The wire benchmark's network: two namespaces joined by a veth pair, built and deleted by
- * the benchmark itself. Nothing touches the machine's own interfaces; every address below
- * exists only inside these namespaces.
+ * the benchmark itself with test/support/netns.ts, as the interop suites build theirs. Nothing
+ * touches the machine's own interfaces (each veth end is born inside its namespace); every
+ * address below exists only inside these namespaces.
  *
  * ```
  *  responder namespace                          generator namespace
@@ -11,7 +12,7 @@
  *      198.19.0.3, 02:00:00:00:00:03      |          198.19.0.1, 02:00:00:00:00:01
  *  loadgen reflect      198.18.0.1:4792 <-'          the peer netarp resolves for latency
  *      198.19.0.4, 02:00:00:00:00:04
- *  veth 198.18.0.1/30  <-------------- underlay --------------> veth 198.18.0.2/30
+ *  u0 (veth) 198.18.0.1/30  <--------- underlay ---------> u0 (veth) 198.18.0.2/30
  * ```
  * Both responders under load live in the same namespace behind the same veth, so the load
  * generator drives them over exactly the same path; only what answers differs. Underlay and
@@ -20,82 +21,24 @@
  * netarp and the kernel. IPv6 is off in both namespaces so that no router solicitation or
  * MLD report mixes with the measured traffic.
  */
-import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { must, run } from '../../test/support/commands.ts';
+import {
+  addNamespace,
+  addVethPair,
+  addVxlanDevice,
+  buildOrDestroy,
+  deleteNamespace,
+  namespacesUnavailableReason,
+  spawnIn,
+  systemProbes,
+} from '../../test/support/netns.ts';
 
-/** Directories searched besides PATH: ip lives in sbin, which a user's PATH may lack. */
-const SYSTEM_BIN_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin'];
-
-/** The absolute path of an executable, or undefined when it is not installed. */
-export function findTool(name: string): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), ...SYSTEM_BIN_DIRS];
-  for (const dir of dirs) {
-    if (dir === '') continue;
-    const path = join(dir, name);
-    try {
-      accessSync(path, constants.X_OK);
-      return path;
-    } catch {
-      // not in this directory
-    }
-  }
-  return undefined;
-}
+export { type CommandResult, findTool, must, run } from '../../test/support/commands.ts';
 
 /** Why the wire benchmark cannot run here (every reason, joined), or undefined if it can. */
 export function wireUnavailableReason(): string | undefined {
-  const reasons: string[] = [];
-  const uid = process.getuid?.();
-  if (uid !== 0) reasons.push(`needs root for network namespaces (uid ${uid ?? 'unknown'})`);
-  const missing = ['ip', 'cc'].filter((tool) => findTool(tool) === undefined);
-  if (missing.length > 0) reasons.push(`missing ${missing.join(', ')} (Debian: iproute2 gcc)`);
-  if (reasons.length === 0) {
-    const name = `nbw-probe-${process.pid}`;
-    const added = spawnSync(findTool('ip')!, ['netns', 'add', name], {
-      encoding: 'utf8',
-      timeout: 5000,
-    });
-    if (added.status !== 0) {
-      reasons.push(`\`ip netns add\` failed: ${added.stderr.trim() || `exit ${added.status}`}`);
-    } else {
-      spawnSync(findTool('ip')!, ['netns', 'del', name], { timeout: 5000 });
-    }
-  }
-  return reasons.length === 0 ? undefined : reasons.join('; ');
-}
-
-/** What a command did. */
-export interface CommandResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs a command to completion (never throws for a non-zero exit; kills it at the timeout). */
-export function run(argv: readonly string[], timeoutMs = 10_000): Promise<CommandResult> {
-  const [command, ...args] = argv;
-  if (command === undefined) throw new Error('run: empty command');
-  return new Promise((resolve) => {
-    execFile(
-      findTool(command) ?? command,
-      args,
-      { timeout: timeoutMs, encoding: 'utf8', maxBuffer: 16 << 20 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
-        resolve({ code, stdout, stderr: stderr || (error && code === null ? error.message : '') });
-      },
-    );
-  });
-}
-
-/** Runs a command and throws, with its output, unless it exits 0. */
-export async function must(argv: readonly string[], timeoutMs?: number): Promise<string> {
-  const result = await run(argv, timeoutMs);
-  if (result.code !== 0) {
-    throw new Error(`\`${argv.join(' ')}\` exited ${result.code}: ${result.stderr.trim()}`);
-  }
-  return result.stdout;
+  return namespacesUnavailableReason(systemProbes, ['ip', 'cc'], 'iproute2 gcc');
 }
 
 /** An endpoint of the benchmark: where it listens and what it answers as. */
@@ -103,22 +46,6 @@ export interface Responder {
   readonly port: number;
   readonly ip: string;
   readonly mac: string;
-}
-
-/** Namespaces this process created and has not deleted yet: removed at exit whatever happens. */
-const liveNamespaces = new Set<string>();
-/** Processes started in the namespaces: killed at exit whatever happens. */
-const liveChildren = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const child of liveChildren) child.kill('SIGKILL');
-    const ip = findTool('ip') ?? 'ip';
-    for (const ns of liveNamespaces) spawnSync(ip, ['netns', 'del', ns], { timeout: 5000 });
-  });
 }
 
 /** The two namespaces, their veth pair and the kernel's two vxlan devices. */
@@ -145,33 +72,22 @@ export class WireTopology {
    * latency peer's port, made once the netarp latency run has freed that port.
    */
   readonly kernelClient: Responder = { port: 4791, ip: '198.19.0.5', mac: '02:00:00:00:00:05' };
-  private readonly veth: string;
 
   private constructor() {
     this.generatorNs = `nbw-${process.pid}-g`;
     this.responderNs = `nbw-${process.pid}-r`;
-    // At most 15 bytes; the ends exist in the root namespace only until moved.
-    this.veth = `nbw${process.pid % 100000}`;
   }
 
   /** Builds everything; on failure, removes what was built and throws. */
-  static async create(): Promise<WireTopology> {
-    installExitHook();
+  static create(): Promise<WireTopology> {
     const t = new WireTopology();
-    try {
-      await t.build();
-    } catch (error) {
-      await t.destroy();
-      throw error;
-    }
-    return t;
+    return buildOrDestroy(t, () => t.build());
   }
 
   private async build(): Promise<void> {
-    const { generatorNs: g, responderNs: r, veth } = this;
+    const { generatorNs: g, responderNs: r } = this;
     for (const ns of [g, r]) {
-      await must(['ip', 'netns', 'add', ns]);
-      liveNamespaces.add(ns);
+      await addNamespace(ns);
       await must([
         'ip',
         'netns',
@@ -183,51 +99,32 @@ export class WireTopology {
         'net.ipv6.conf.default.disable_ipv6=1',
       ]);
     }
-    await must(['ip', 'link', 'add', `${veth}r`, 'type', 'veth', 'peer', 'name', `${veth}g`]);
-    await must(['ip', 'link', 'set', `${veth}r`, 'netns', r]);
-    await must(['ip', 'link', 'set', `${veth}g`, 'netns', g]);
-    for (const [ns, dev, address] of [
-      [r, `${veth}r`, this.responderUnderlay],
-      [g, `${veth}g`, this.generatorUnderlay],
-    ] as const) {
-      await must(['ip', '-n', ns, 'addr', 'add', `${address}/30`, 'dev', dev]);
-      await must(['ip', '-n', ns, 'link', 'set', dev, 'up']);
-      await must(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
-    }
+    await addVethPair(
+      { ns: r, dev: 'u0', address: `${this.responderUnderlay}/30` },
+      { ns: g, dev: 'u0', address: `${this.generatorUnderlay}/30` },
+    );
     await this.addVxlan(r, 'vxk', this.responderUnderlay, this.generatorUnderlay, this.kernel);
     await this.addVxlan(g, 'vxg', this.generatorUnderlay, this.responderUnderlay, this.latencyPeer);
   }
 
   /** A kernel vxlan device answering as `who`, flooding to `remote` (no learning). */
-  private async addVxlan(
+  private addVxlan(
     ns: string,
     dev: string,
     local: string,
     remote: string,
     who: Responder,
   ): Promise<void> {
-    await must([
-      'ip',
-      '-n',
+    return addVxlanDevice({
       ns,
-      'link',
-      'add',
       dev,
-      'type',
-      'vxlan',
-      'id',
-      String(this.vni),
-      'local',
+      vni: this.vni,
       local,
-      'remote',
       remote,
-      'dstport',
-      String(who.port),
-      'nolearning',
-    ]);
-    await must(['ip', '-n', ns, 'link', 'set', dev, 'address', who.mac]);
-    await must(['ip', '-n', ns, 'addr', 'add', `${who.ip}/${this.prefixLength}`, 'dev', dev]);
-    await must(['ip', '-n', ns, 'link', 'set', dev, 'up']);
+      port: who.port,
+      mac: who.mac,
+      address: `${who.ip}/${this.prefixLength}`,
+    });
   }
 
   /**
@@ -260,13 +157,7 @@ export class WireTopology {
 
   /** Starts `argv` inside namespace `ns`; the process is killed at exit if still running. */
   spawnIn(ns: string, argv: readonly string[], cwd?: string): ChildProcess {
-    const child = spawn(findTool('ip') ?? 'ip', ['netns', 'exec', ns, ...argv], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      ...(cwd === undefined ? {} : { cwd }),
-    });
-    liveChildren.add(child);
-    child.on('exit', () => liveChildren.delete(child));
-    return child;
+    return spawnIn(ns, argv, cwd);
   }
 
   /** The kernel responder's neighbour entries on vxk, by state (e.g. { STALE: 500 }). */
@@ -280,13 +171,9 @@ export class WireTopology {
     return states;
   }
 
-  /** Deletes both namespaces (their devices go with them) and any veth end left behind. */
+  /** Deletes both namespaces (their devices go with them). */
   async destroy(): Promise<void> {
-    for (const ns of [this.generatorNs, this.responderNs]) {
-      if (!liveNamespaces.has(ns)) continue;
-      await run(['ip', 'netns', 'del', ns]);
-      liveNamespaces.delete(ns);
-    }
-    await run(['ip', 'link', 'del', `${this.veth}r`]);
+    await deleteNamespace(this.generatorNs);
+    await deleteNamespace(this.responderNs);
   }
 }

@@ -1,7 +1,7 @@
 /**
- * The scenario suites' lab: the daemon (daemon-entry.ts, its own process in its own network
- * namespace, driven through the control client) and one or more Linux kernels, each in a
- * namespace of its own, joined to the daemon by one VXLAN segment per kernel ("site").
+ * The scenario suites' lab: the daemon (test/support/daemon.ts: its own process in its own
+ * network namespace, driven through the control client) and one or more Linux kernels, each in
+ * a namespace of its own, joined to the daemon by one VXLAN segment per kernel ("site").
  *
  * ```
  *  daemon namespace                               kernel namespace of site i
@@ -15,38 +15,22 @@
  * and every process started here is stopped by its own id.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { ControlClient } from '../../src/control/client.ts';
-import type { MonitorEvent } from '../../src/control/protocol.ts';
-import { type CommandResult, must, run, runIn, systemProbes } from './helpers.ts';
-
-const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const ENTRY = fileURLToPath(new URL('./daemon-entry.ts', import.meta.url));
-
-/** Resolves after `ms` milliseconds. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Polls `check` every 50 ms until it returns a value other than undefined; fails after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  check: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 5000,
-  detail: () => string = () => '',
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) assert.fail(`${what}: not within ${timeoutMs} ms\n${detail()}`);
-    await sleep(50);
-  }
-}
+import { type CommandResult, findTool, must, runIn } from '../support/commands.ts';
+import { Daemon, type DaemonOptions } from '../support/daemon.ts';
+import {
+  addNamespace,
+  addVethPair,
+  addVxlanDevice,
+  buildOrDestroy,
+  deleteNamespace,
+  runThenDestroy,
+  spawnIn,
+} from '../support/netns.ts';
+import { waitFor } from '../support/wait.ts';
 
 // --- sites and labs -----------------------------------------------------------------------
 
@@ -120,6 +104,20 @@ export class Site {
     return must(['ip', '-n', this.ns, 'neigh', 'show', 'dev', this.kernelIf]);
   }
 
+  /** Makes the kernel's vx0 (the lab makes it; a test that deleted it makes it again). */
+  addKernelVxlan(): Promise<void> {
+    return addVxlanDevice({
+      ns: this.ns,
+      dev: this.kernelIf,
+      vni: this.vni,
+      local: this.kernelUnderlay,
+      remote: this.netarpUnderlay,
+      port: this.port,
+      mac: this.kernelMac,
+      address: `${this.kernelAddress}/24`,
+    });
+  }
+
   /** The daemon's `[[interface]]` table for this segment. */
   interfaceToml(): string {
     return [
@@ -133,37 +131,7 @@ export class Site {
   }
 }
 
-/** Namespaces made by this process and not yet deleted: removed at exit whatever happens. */
-const liveNamespaces = new Set<string>();
-/** Processes started here and not yet exited: killed at exit, before their namespaces go. */
-const liveChildren = new Set<ChildProcessWithoutNullStreams>();
-let exitHookInstalled = false;
 let labCount = 0;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const child of liveChildren) child.kill('SIGKILL');
-    const ip = systemProbes.findTool('ip') ?? 'ip';
-    for (const ns of liveNamespaces) spawnSync(ip, ['netns', 'del', ns], { timeout: 5000 });
-  });
-}
-
-/** Spawns `argv` inside `ns` (ip netns exec execs it, so the child is the program itself). */
-function spawnIn(
-  ns: string,
-  argv: readonly string[],
-  cwd?: string,
-): ChildProcessWithoutNullStreams {
-  const child = spawn(systemProbes.findTool('ip') ?? 'ip', ['netns', 'exec', ns, ...argv], {
-    cwd,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  liveChildren.add(child);
-  child.on('exit', () => liveChildren.delete(child));
-  return child;
-}
 
 /** A daemon namespace and one kernel namespace per site. */
 export class Lab {
@@ -200,16 +168,9 @@ export class Lab {
   }
 
   /** Builds the namespaces, the underlay pairs and each kernel's vx0. */
-  static async create(specs: readonly SiteSpec[] = [SITE_A]): Promise<Lab> {
-    installExitHook();
+  static create(specs: readonly SiteSpec[] = [SITE_A]): Promise<Lab> {
     const lab = new Lab(++labCount, specs);
-    try {
-      await lab.build();
-    } catch (error) {
-      await lab.destroy();
-      throw error;
-    }
-    return lab;
+    return buildOrDestroy(lab, () => lab.build());
   }
 
   /** The first (often only) site. */
@@ -217,62 +178,28 @@ export class Lab {
     return this.sites[0]!;
   }
 
-  private async addNamespace(ns: string): Promise<void> {
-    await must(['ip', 'netns', 'add', ns]);
-    liveNamespaces.add(ns);
-    await must(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+  private async build(): Promise<void> {
+    await addNamespace(this.netarpNs);
+    for (const site of this.sites) {
+      await addNamespace(site.ns);
+      await this.addUnderlay(site);
+      await site.addKernelVxlan();
+    }
   }
 
-  private async build(): Promise<void> {
-    const d = this.netarpNs;
-    await this.addNamespace(d);
-    for (const [i, site] of this.sites.entries()) {
-      const k = site.ns;
-      await this.addNamespace(k);
-      const near = `u${i}`;
-      // Both ends are born in their namespaces: no name ever exists in the machine's own.
-      await must([
-        'ip',
-        'link',
-        'add',
-        near,
-        'netns',
-        d,
-        'type',
-        'veth',
-        'peer',
-        'name',
-        'u0',
-        'netns',
-        k,
-      ]);
-      await must(['ip', '-n', d, 'addr', 'add', `${site.netarpUnderlay}/30`, 'dev', near]);
-      await must(['ip', '-n', d, 'link', 'set', near, 'up']);
-      await must(['ip', '-n', k, 'addr', 'add', `${site.kernelUnderlay}/30`, 'dev', 'u0']);
-      await must(['ip', '-n', k, 'link', 'set', 'u0', 'up']);
-      await must([
-        'ip',
-        '-n',
-        k,
-        'link',
-        'add',
-        site.kernelIf,
-        'type',
-        'vxlan',
-        'id',
-        String(site.vni),
-        'local',
-        site.kernelUnderlay,
-        'remote',
-        site.netarpUnderlay,
-        'dstport',
-        String(site.port),
-        'nolearning',
-      ]);
-      await must(['ip', '-n', k, 'link', 'set', site.kernelIf, 'address', site.kernelMac]);
-      await must(['ip', '-n', k, 'addr', 'add', `${site.kernelAddress}/24`, 'dev', site.kernelIf]);
-      await must(['ip', '-n', k, 'link', 'set', site.kernelIf, 'up']);
-    }
+  /**
+   * Makes the underlay veth pair of `site`: u<i> in the daemon's namespace, u0 in the
+   * kernel's (the lab makes it; a test that deleted it makes it again).
+   */
+  async addUnderlay(site: Site): Promise<void> {
+    await addVethPair(
+      {
+        ns: this.netarpNs,
+        dev: `u${this.sites.indexOf(site)}`,
+        address: `${site.netarpUnderlay}/30`,
+      },
+      { ns: site.ns, dev: 'u0', address: `${site.kernelUnderlay}/30` },
+    );
   }
 
   /** The daemon config: `[sysctl]` from `sysctl`, one interface per site, then `extra`. */
@@ -289,9 +216,15 @@ export class Lab {
     ].join('\n');
   }
 
-  /** Starts the daemon in the lab with `config` (default: this.config()). */
-  async startDaemon(config = this.config()): Promise<Daemon> {
-    const daemon = await Daemon.start(this, config);
+  /**
+   * Starts the daemon in the lab with `config` (default: this.config()); it is stopped with
+   * the lab. `options` change how it runs (log level, monitor, stderr kept).
+   */
+  async startDaemon(
+    config = this.config(),
+    options: Omit<DaemonOptions, 'ns' | 'dir' | 'config'> = {},
+  ): Promise<Daemon> {
+    const daemon = await Daemon.start({ ...options, ns: this.netarpNs, dir: this.dir, config });
     this.daemons.push(daemon);
     return daemon;
   }
@@ -307,160 +240,17 @@ export class Lab {
   async destroy(): Promise<void> {
     for (const capture of this.captures) await capture.stop();
     for (const daemon of this.daemons) await daemon.stop();
-    for (const ns of [this.netarpNs, ...this.sites.map((s) => s.ns)]) {
-      if (!liveNamespaces.has(ns)) continue;
-      await run(['ip', 'netns', 'del', ns]);
-      liveNamespaces.delete(ns);
-    }
+    for (const ns of [this.netarpNs, ...this.sites.map((s) => s.ns)]) await deleteNamespace(ns);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
 /** Runs `body` in a fresh lab and always tears it down, even when `body` fails. */
-export async function withLab<T>(
+export function withLab<T>(
   body: (lab: Lab) => Promise<T>,
   specs: readonly SiteSpec[] = [SITE_A],
 ): Promise<T> {
-  const lab = await Lab.create(specs);
-  try {
-    return await body(lab);
-  } finally {
-    await lab.destroy();
-  }
-}
-
-// --- the daemon ---------------------------------------------------------------------------
-
-/** `netarp daemon` in the lab's daemon namespace, a client on its socket, and its events. */
-export class Daemon {
-  /** Everything the daemon wrote on stderr. */
-  stderr = '';
-  /** Every event of the monitor subscription opened at start, in order. */
-  readonly events: MonitorEvent[] = [];
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** The client for requests. */
-  client!: ControlClient;
-  /** A second connection, subscribed to the monitor. */
-  private monitorClient: ControlClient | undefined;
-
-  private constructor(
-    readonly child: ChildProcessWithoutNullStreams,
-    readonly socket: string,
-  ) {
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (text: string) => {
-      this.stderr += text;
-    });
-    child.stdout.resume();
-    this.exited = new Promise((resolve) =>
-      child.on('exit', (code, signal) => resolve({ code, signal })),
-    );
-  }
-
-  /** Writes the config, starts the daemon, connects and subscribes to its events. */
-  static async start(lab: Lab, config: string): Promise<Daemon> {
-    const file = join(lab.dir, 'netarp.toml');
-    writeFileSync(file, config);
-    const socket = join(lab.dir, 'run', 'netarp.sock');
-    const child = spawnIn(
-      lab.netarpNs,
-      [
-        process.execPath,
-        '--import',
-        'tsx',
-        ENTRY,
-        '--config',
-        file,
-        '--socket',
-        socket,
-        '--log-level',
-        'debug',
-      ],
-      REPO_ROOT,
-    );
-    const daemon = new Daemon(child, socket);
-    try {
-      await daemon.connect();
-    } catch (error) {
-      await daemon.stop();
-      throw error;
-    }
-    return daemon;
-  }
-
-  /** Waits until the socket answers, then opens the client and the monitor subscription. */
-  private async connect(): Promise<void> {
-    let gone = false;
-    void this.exited.then(() => {
-      gone = true;
-    });
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      if (gone) assert.fail(`the daemon exited before it was ready:\n${this.stderr}`);
-      try {
-        this.client = await ControlClient.connect({ path: this.socket });
-        break;
-      } catch (error) {
-        if (Date.now() > deadline) {
-          assert.fail(`the daemon did not come up: ${error}\n${this.stderr}`);
-        }
-        await sleep(50);
-      }
-    }
-    this.monitorClient = await ControlClient.connect({ path: this.socket });
-    await this.monitorClient.monitor((event) => this.events.push(event));
-  }
-
-  /** The route events about `ip` seen so far (optionally only those after index `from`). */
-  routeEvents(ip: string, from = 0): Extract<MonitorEvent, { kind: 'route' }>[] {
-    return this.events
-      .slice(from)
-      .filter(
-        (e): e is Extract<MonitorEvent, { kind: 'route' }> => e.kind === 'route' && e.ip === ip,
-      );
-  }
-
-  /** Waits for a route event of `type` about `ip` after index `from`, and returns it. */
-  routeEvent(
-    type: string,
-    ip: string,
-    from = 0,
-    timeoutMs = 5000,
-  ): Promise<Extract<MonitorEvent, { kind: 'route' }>> {
-    return waitFor(
-      `route event ${type} ${ip}`,
-      () => this.routeEvents(ip, from).find((e) => e.type === type),
-      timeoutMs,
-      () => this.events.map((e) => JSON.stringify(e)).join('\n'),
-    );
-  }
-
-  /** How many stderr lines are exactly `line`. */
-  count(line: string): number {
-    return this.stderr.split('\n').filter((l) => l === line).length;
-  }
-
-  /** Waits until stderr has `line` at least `times` times. */
-  async logged(line: string, times = 1, timeoutMs = 5000): Promise<void> {
-    await waitFor(
-      `the daemon logging "${line}" ${times}x`,
-      () => (this.count(line) >= times ? true : undefined),
-      timeoutMs,
-      () => this.stderr,
-    );
-  }
-
-  /** Closes the connections and stops the daemon: SIGTERM, then SIGKILL after 3 s. */
-  async stop(): Promise<void> {
-    this.client?.close();
-    this.monitorClient?.close();
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    // `ip netns exec` execs node, so this child is the daemon itself.
-    this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 3000);
-    await this.exited;
-    clearTimeout(timer);
-  }
+  return runThenDestroy(() => Lab.create(specs), body);
 }
 
 // --- tcpdump on the kernel side -----------------------------------------------------------
@@ -536,7 +326,7 @@ export class Capture {
   /** Starts tcpdump in `ns` on `device` and waits until it reports that it listens. */
   static async start(ns: string, device: string): Promise<Capture> {
     const child = spawnIn(ns, [
-      systemProbes.findTool('tcpdump') ?? 'tcpdump',
+      findTool('tcpdump') ?? 'tcpdump',
       '-i',
       device,
       '-n',

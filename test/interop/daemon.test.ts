@@ -6,18 +6,14 @@
  * `ping`, `arping` and `ip neigh`.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { it } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { ControlClient } from '../../src/control/client.ts';
-import { interopSuite, must, systemProbes, type Topology, withTopology } from './helpers.ts';
+import { Daemon } from '../support/daemon.ts';
+import { interopSuite, must, type Topology, withTopology } from './helpers.ts';
 
 /** Each test builds namespaces, starts node and runs real tools: well under this. */
 const TEST_TIMEOUT_MS = 30_000;
-const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const ENTRY = fileURLToPath(new URL('./daemon-entry.ts', import.meta.url));
 
 /** A MAC nobody on the segment has, for the permanent entry that must not change. */
 const OTHER_MAC = '02:00:00:00:00:66';
@@ -37,103 +33,22 @@ ${pcap === undefined ? '' : `pcap = "${pcap}"`}
 `;
 }
 
-/** `netarp daemon` running in netarp's namespace, and a client connected to it. */
-class DaemonUnderTest {
-  stderr = '';
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  client!: ControlClient;
-
-  private constructor(
-    readonly child: ChildProcessWithoutNullStreams,
-    readonly socket: string,
-  ) {
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (text: string) => {
-      this.stderr += text;
-    });
-    child.stdout.resume();
-    this.exited = new Promise((resolve) =>
-      child.on('exit', (code, signal) => resolve({ code, signal })),
-    );
-  }
-
-  /** Writes the config, starts the daemon and waits until its socket answers. */
-  static async start(topo: Topology, config: string): Promise<DaemonUnderTest> {
-    const file = join(topo.dir, 'netarp.toml');
-    writeFileSync(file, config);
-    const socket = join(topo.dir, 'run', 'netarp.sock');
-    const child = spawn(
-      systemProbes.findTool('ip') ?? 'ip',
-      [
-        'netns',
-        'exec',
-        topo.netarpNs,
-        process.execPath,
-        '--import',
-        'tsx',
-        ENTRY,
-        '--config',
-        file,
-        '--socket',
-        socket,
-        '--log-level',
-        'debug',
-      ],
-      { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] },
-    );
-    const daemon = new DaemonUnderTest(child, socket);
-    const deadline = Date.now() + 10_000;
-    let gone = false;
-    void daemon.exited.then(() => {
-      gone = true;
-    });
-    for (;;) {
-      if (gone) assert.fail(`the daemon exited before it was ready:\n${daemon.stderr}`);
-      try {
-        daemon.client = await ControlClient.connect({ path: socket });
-        return daemon;
-      } catch (error) {
-        if (Date.now() > deadline) {
-          daemon.kill();
-          assert.fail(`the daemon did not come up: ${error}\n${daemon.stderr}`);
-        }
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    }
-  }
-
-  signal(signal: NodeJS.Signals): void {
-    // `ip netns exec` runs node in its own process (it execs), so the signal reaches node.
-    this.child.kill(signal);
-  }
-
-  kill(): void {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
-  }
-
-  /** Waits until the daemon's stderr has `line`. */
-  async logged(line: string, timeoutMs = 5000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.stderr.split('\n').includes(line)) {
-      if (Date.now() > deadline) assert.fail(`the daemon never logged "${line}":\n${this.stderr}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-}
-
 /** Runs `body` with a daemon in a fresh topology; always stops the daemon and the topology. */
 async function withDaemon(
   addresses: string[],
-  body: (topo: Topology, daemon: DaemonUnderTest) => Promise<void>,
+  body: (topo: Topology, daemon: Daemon) => Promise<void>,
 ): Promise<void> {
   await withTopology(async (topo) => {
-    const daemon = await DaemonUnderTest.start(topo, configFor(topo, addresses));
+    const daemon = await Daemon.start({
+      ns: topo.netarpNs,
+      dir: topo.dir,
+      config: configFor(topo, addresses),
+      monitor: false,
+    });
     try {
       await body(topo, daemon);
     } finally {
-      daemon.client.close();
-      daemon.kill();
-      await daemon.exited;
+      await daemon.stop();
     }
   });
 }
@@ -209,7 +124,7 @@ interopSuite('netarp daemon <-> Linux kernel over VXLAN', () => {
     timeout: TEST_TIMEOUT_MS,
   }, async () => {
     await withDaemon(['192.0.2.2/24'], async (topo, daemon) => {
-      const file = join(topo.dir, 'netarp.toml');
+      const file = daemon.configFile;
       const capture = join(topo.dir, 'd.pcap');
       writeFileSync(file, configFor(topo, ['192.0.2.2/24', '192.0.2.3/24'], capture));
       daemon.signal('SIGHUP');

@@ -16,61 +16,12 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { nativeUnavailableReason } from '../../src/link/native/addon.ts';
-import { type Daemon, type Lab, type Site, sleep, waitFor, withLab } from './daemon-harness.ts';
+import type { Daemon } from '../support/daemon.ts';
+import { sleep, waitFor } from '../support/wait.ts';
+import { type Site, withLab } from './daemon-harness.ts';
 import { interopSuite, must, run, runIn } from './helpers.ts';
 
 const TEST_TIMEOUT_MS = 45_000;
-
-/** The site's kernel vxlan device, as the lab first built it. */
-async function addKernelVxlan(site: Site): Promise<void> {
-  const k = site.ns;
-  await must([
-    'ip',
-    '-n',
-    k,
-    'link',
-    'add',
-    site.kernelIf,
-    'type',
-    'vxlan',
-    'id',
-    String(site.vni),
-    'local',
-    site.kernelUnderlay,
-    'remote',
-    site.netarpUnderlay,
-    'dstport',
-    String(site.port),
-    'nolearning',
-  ]);
-  await must(['ip', '-n', k, 'link', 'set', site.kernelIf, 'address', site.kernelMac]);
-  await must(['ip', '-n', k, 'addr', 'add', `${site.kernelAddress}/24`, 'dev', site.kernelIf]);
-  await must(['ip', '-n', k, 'link', 'set', site.kernelIf, 'up']);
-}
-
-/** The underlay veth pair of site 0, as the lab first built it. */
-async function addUnderlay(lab: Lab, site: Site): Promise<void> {
-  const [d, k] = [lab.netarpNs, site.ns];
-  await must([
-    'ip',
-    'link',
-    'add',
-    'u0',
-    'netns',
-    d,
-    'type',
-    'veth',
-    'peer',
-    'name',
-    'u0',
-    'netns',
-    k,
-  ]);
-  await must(['ip', '-n', d, 'addr', 'add', `${site.netarpUnderlay}/30`, 'dev', 'u0']);
-  await must(['ip', '-n', d, 'link', 'set', 'u0', 'up']);
-  await must(['ip', '-n', k, 'addr', 'add', `${site.kernelUnderlay}/30`, 'dev', 'u0']);
-  await must(['ip', '-n', k, 'link', 'set', 'u0', 'up']);
-}
 
 /** The kernel pings the daemon; true when answered. */
 async function kernelReaches(site: Site): Promise<boolean> {
@@ -127,8 +78,8 @@ interopSuite(
         assert.ok((await daemon.client.list()).length > 0, 'still answering');
 
         // 3. The peer comes back: the kernel reaches the daemon, which says the link works.
-        await addUnderlay(lab, site);
-        await addKernelVxlan(site);
+        await lab.addUnderlay(site);
+        await site.addKernelVxlan();
         await waitFor(
           'the kernel reaching the daemon again',
           async () => ((await kernelReaches(site)) ? true : undefined),

@@ -7,29 +7,19 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { nativeUnavailableReason } from '../../src/link/native/addon.ts';
-import { interopSuite, must } from './helpers.ts';
-import { type NativeTopology, nativeState, withNativeTopology } from './native-topology.ts';
+import { interopSuite, kernelPings, must, reachable } from './helpers.ts';
+import {
+  deleteUnderPeer,
+  type NativeTopology,
+  nativeState,
+  withNativeTopology,
+} from './native-topology.ts';
 
 /** Namespaces, node's start-up and a few pings: well under this. */
 const TEST_TIMEOUT_MS = 15_000;
 
 /** An address the kernel of netarp's own namespace takes in test d (RFC 5737 TEST-NET-1). */
 const SHARED_KERNEL_ADDRESS = '192.0.2.3';
-
-/** `ip neigh` line for `ip` with `mac`, REACHABLE. */
-function reachable(ip: string, mac: string): RegExp {
-  return new RegExp(`^${ip.replaceAll('.', '\\.')} lladdr ${mac} REACHABLE`, 'm');
-}
-
-/** The kernel pings `ip` once from cold caches; returns the round trip. */
-async function kernelPings(topo: NativeTopology, ip: string): Promise<string> {
-  const neighbours = await topo.kernelNeighbours();
-  assert.ok(!neighbours.includes(`${ip} `), `kernel cache not cold: ${neighbours}`);
-  const ping = await topo.kernel(['ping', '-c1', '-W2', ip]);
-  assert.equal(ping.code, 0, `ping ${ip} failed:\n${ping.stdout}${ping.stderr}`);
-  assert.match(ping.stdout, /1 packets transmitted, 1 received/);
-  return /time=([\d.]+) ms/.exec(ping.stdout)?.[1] ?? '?';
-}
 
 /** The operator gives the kernel under netarp an address of its own there, ARP back on. */
 async function giveKernelAnAddress(topo: NativeTopology): Promise<void> {
@@ -192,23 +182,7 @@ interopSuite(
       await withNativeTopology('packet', async (topo) => {
         const peer = await topo.startPeer();
         await kernelPings(topo, topo.netarpAddress);
-        await must(['ip', '-n', topo.netarpNs, 'link', 'del', topo.netarpVeth]);
-
-        const deadline = Date.now() + 3000;
-        let state = await nativeState(peer);
-        while (state.native.gone === undefined && Date.now() < deadline) {
-          await new Promise((resolve) => setTimeout(resolve, 50));
-          state = await nativeState(peer);
-        }
-        assert.match(state.native.gone ?? 'not gone', /packet vn: the interface vn is gone/);
-        const gone = peer.errors.filter((e) => e.includes('is gone'));
-        assert.equal(gone.length, 1, peer.errors.join('\n'));
-
-        const ping = await peer.ping(topo.kernelAddress, { count: 1, timeoutMs: 300 });
-        assert.equal(ping.received, 0);
-        state = await nativeState(peer);
-        assert.ok(state.link.txErrors > 0, JSON.stringify(state.link));
-        assert.equal(peer.errors.filter((e) => e.includes('is gone')).length, 1);
+        await deleteUnderPeer(topo, peer, topo.netarpVeth, /packet vn: the interface vn is gone/);
       });
     });
   },

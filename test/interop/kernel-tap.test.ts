@@ -8,33 +8,22 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { nativeUnavailableReason } from '../../src/link/native/addon.ts';
-import { interopSuite, must } from './helpers.ts';
-import { type NativeTopology, nativeState, withNativeTopology } from './native-topology.ts';
+import { assertKernelCold, interopSuite, kernelPings, must, reachable } from './helpers.ts';
+import {
+  deleteUnderPeer,
+  type NativeTopology,
+  nativeState,
+  withNativeTopology,
+} from './native-topology.ts';
 
 /** Namespaces, a bridge, node's start-up and a few pings: well under this. */
 const TEST_TIMEOUT_MS = 15_000;
 
-/** Asserts the kernel has no neighbour entry for netarp yet. */
-async function assertKernelCold(topo: NativeTopology): Promise<void> {
-  const neighbours = await topo.kernelNeighbours();
-  assert.ok(!neighbours.includes(topo.netarpAddress), `kernel cache not cold: ${neighbours}`);
-}
-
-/** The kernel pings netarp from cold caches and must get the first echo answered. */
+/** The kernel pings netarp from cold caches, must get the first echo answered, and learns it. */
 async function kernelPingsNetarp(topo: NativeTopology): Promise<string> {
-  await assertKernelCold(topo);
-  const ping = await topo.kernel(['ping', '-c1', '-W2', topo.netarpAddress]);
-  assert.equal(ping.code, 0, `ping failed:\n${ping.stdout}${ping.stderr}`);
-  assert.match(ping.stdout, /1 packets transmitted, 1 received/);
-  const neighbours = await topo.kernelNeighbours();
-  assert.match(
-    neighbours,
-    new RegExp(
-      `^${topo.netarpAddress.replaceAll('.', '\\.')} lladdr ${topo.netarpMac} REACHABLE`,
-      'm',
-    ),
-  );
-  return /time=([\d.]+) ms/.exec(ping.stdout)?.[1] ?? '?';
+  const rtt = await kernelPings(topo, topo.netarpAddress);
+  assert.match(await topo.kernelNeighbours(), reachable(topo.netarpAddress, topo.netarpMac));
+  return rtt;
 }
 
 interopSuite(
@@ -137,27 +126,14 @@ interopSuite(
       await withNativeTopology('tap', async (topo) => {
         const peer = await topo.startPeer();
         await kernelPingsNetarp(topo);
-        await must(['ip', '-n', topo.netarpNs, 'link', 'del', topo.tapDevice]);
-
         // The process lives on and still answers; the link says why it stopped.
-        const deadline = Date.now() + 3000;
-        let state = await nativeState(peer);
-        while (state.native.gone === undefined && Date.now() < deadline) {
-          await new Promise((resolve) => setTimeout(resolve, 50));
-          state = await nativeState(peer);
-        }
-        assert.match(state.native.gone ?? 'not gone', /tap tap0: the device tap0 is gone/);
-        const gone = peer.errors.filter((e) => e.includes('is gone'));
-        assert.equal(gone.length, 1, peer.errors.join('\n'));
-        assert.match(gone[0]!, /file descriptor in bad state \(EBADFD\)/);
-
-        // Sends now are counted, not reported again; the peer keeps serving.
-        const before = state.link.txErrors;
-        const ping = await peer.ping(topo.kernelAddress, { count: 1, timeoutMs: 300 });
-        assert.equal(ping.received, 0);
-        state = await nativeState(peer);
-        assert.ok(state.link.txErrors > before, JSON.stringify(state.link));
-        assert.equal(peer.errors.filter((e) => e.includes('is gone')).length, 1);
+        const error = await deleteUnderPeer(
+          topo,
+          peer,
+          topo.tapDevice,
+          /tap tap0: the device tap0 is gone/,
+        );
+        assert.match(error, /file descriptor in bad state \(EBADFD\)/);
       });
     });
   },

@@ -18,20 +18,19 @@
  * exist only inside the namespaces). In the packet topology the kernel of netarp's namespace
  * has no address on vn and ARP turned off there: the interface is netarp's alone.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
+import { addNamespace, addVethPair, buildOrDestroy, runThenDestroy } from '../support/netns.ts';
+import { sleep } from '../support/wait.ts';
 import {
   type CommandResult,
   must,
   OPER_UP,
-  Peer,
+  type Peer,
+  type PeerOptions,
   type PeerState,
-  run,
+  PeerTopology,
   runIn,
-  systemProbes,
   waitForLink,
 } from './helpers.ts';
 import type { NativePeerLink } from './peer-native.ts';
@@ -48,27 +47,12 @@ const FORWARDING = /bridge_slave state forwarding/;
 /** Which link netarp uses. */
 export type NativeKind = 'tap' | 'packet';
 
-const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const PEER_SCRIPT = fileURLToPath(new URL('./peer-native.ts', import.meta.url));
 
-/** Namespaces created by this process and not yet deleted, removed at exit whatever happens. */
-const liveNamespaces = new Set<string>();
-let exitHookInstalled = false;
 let topologyCount = 0;
 
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    const ip = systemProbes.findTool('ip') ?? 'ip';
-    for (const ns of liveNamespaces) spawnSync(ip, ['netns', 'del', ns], { timeout: 5000 });
-  });
-}
-
 /** One netarp/kernel pair on a veth segment, netarp on a TAP device or an AF_PACKET socket. */
-export class NativeTopology {
-  readonly netarpNs: string;
-  readonly kernelNs: string;
+export class NativeTopology extends PeerTopology {
   /** The kernel peer's veth end. */
   readonly kernelIf = 'vk';
   /** netarp's veth end (the AF_PACKET link's device; a bridge port in the TAP topology). */
@@ -77,23 +61,13 @@ export class NativeTopology {
   readonly tapDevice = 'tap0';
   /** The bridge joining the TAP device and the veth in the TAP topology. */
   readonly bridge = 'br0';
-  readonly kernelMac = '02:00:00:00:00:01';
-  readonly kernelAddress = '192.0.2.1';
-  readonly netarpMac = '02:00:00:00:00:02';
-  readonly netarpAddress = '192.0.2.2';
-  /** A scratch directory for captures, removed with the topology. */
-  readonly dir: string;
-  private readonly peers: Peer[] = [];
   private tapBridged = false;
 
   private constructor(
     readonly kind: NativeKind,
     readonly id: number,
   ) {
-    const tag = `${process.pid}-${id}`;
-    this.netarpNs = `netarp-${kind}-${tag}-n`;
-    this.kernelNs = `netarp-${kind}-${tag}-k`;
-    this.dir = mkdtempSync(join(tmpdir(), `netarp-${kind}-`));
+    super(`netarp-${kind}-${process.pid}-${id}`);
   }
 
   /** The device netarp's link opens. */
@@ -105,46 +79,20 @@ export class NativeTopology {
    * Builds both namespaces and the veth segment; for TAP also the bridge, and the TAP device
    * itself unless `createTap` is false (then netarp creates it, and `bridgeTap` must follow).
    */
-  static async create(
-    kind: NativeKind,
-    options: { createTap?: boolean } = {},
-  ): Promise<NativeTopology> {
-    installExitHook();
+  static create(kind: NativeKind, options: { createTap?: boolean } = {}): Promise<NativeTopology> {
     const t = new NativeTopology(kind, ++topologyCount);
-    try {
-      await t.build(options.createTap ?? true);
-    } catch (error) {
-      await t.destroy();
-      throw error;
-    }
-    return t;
+    return buildOrDestroy(t, () => t.build(options.createTap ?? true));
   }
 
   private async build(createTap: boolean): Promise<void> {
     const { netarpNs: a, kernelNs: b } = this;
-    for (const ns of [a, b]) {
-      await must(['ip', 'netns', 'add', ns]);
-      liveNamespaces.add(ns);
-      await must(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
-    }
-    await must([
-      'ip',
-      '-n',
-      a,
-      'link',
-      'add',
-      this.netarpVeth,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      this.kernelIf,
-      'netns',
-      b,
-    ]);
-    await must(['ip', '-n', b, 'link', 'set', this.kernelIf, 'address', this.kernelMac]);
-    await must(['ip', '-n', b, 'addr', 'add', `${this.kernelAddress}/24`, 'dev', this.kernelIf]);
-    await must(['ip', '-n', b, 'link', 'set', this.kernelIf, 'up']);
+    await addNamespace(a);
+    await addNamespace(b);
+    // netarp's end stays down until it is netarp's alone (packet) or a bridge port (tap).
+    await addVethPair(
+      { ns: a, dev: this.netarpVeth, up: false },
+      { ns: b, dev: this.kernelIf, mac: this.kernelMac, address: `${this.kernelAddress}/24` },
+    );
     if (this.kind === 'packet') {
       // The interface is netarp's: no address, and the kernel neither asks nor answers ARP
       // on it (IFF_NOARP).
@@ -183,81 +131,78 @@ export class NativeTopology {
     return waitForLink(ns, dev, state, timeoutMs);
   }
 
-  /** Runs a command in the kernel peer's namespace. */
-  kernel(argv: readonly string[], timeoutMs?: number): Promise<CommandResult> {
-    return runIn(this.kernelNs, argv, timeoutMs);
-  }
-
   /** Runs a command in netarp's namespace (ip, tcpdump). */
   netarpSide(argv: readonly string[], timeoutMs?: number): Promise<CommandResult> {
     return runIn(this.netarpNs, argv, timeoutMs);
   }
 
-  /** The kernel's neighbour entries on its veth end. */
-  async kernelNeighbours(): Promise<string> {
-    return must(['ip', '-n', this.kernelNs, 'neigh', 'show', 'dev', this.kernelIf]);
-  }
-
   /** Starts netarp (peer-native.ts) in its namespace and waits until it is ready. */
-  async startPeer(
-    options: { pcap?: string; sysctl?: string[]; extraArgs?: string[] } = {},
-  ): Promise<Peer> {
-    const args = [
-      '--link',
-      this.kind,
-      '--device',
-      this.netarpDevice,
-      '--mac',
-      this.netarpMac,
-      '--address',
-      `${this.netarpAddress}/24`,
-      ...(options.extraArgs ?? []),
-    ];
-    if (options.pcap !== undefined) args.push('--pcap', options.pcap);
-    for (const setting of options.sysctl ?? []) args.push('--sysctl', setting);
-    const peer = new Peer(
-      spawn(
-        systemProbes.findTool('ip') ?? 'ip',
-        ['netns', 'exec', this.netarpNs, process.execPath, '--import', 'tsx', PEER_SCRIPT, ...args],
-        { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] },
-      ),
+  async startPeer(options: PeerOptions & { extraArgs?: string[] } = {}): Promise<Peer> {
+    const peer = await this.startPeerProcess(
+      PEER_SCRIPT,
+      [
+        '--link',
+        this.kind,
+        '--device',
+        this.netarpDevice,
+        '--mac',
+        this.netarpMac,
+        '--address',
+        `${this.netarpAddress}/24`,
+        ...(options.extraArgs ?? []),
+      ],
+      options,
     );
-    this.peers.push(peer);
-    await peer.ready;
     // The TAP port has no carrier until netarp attaches to the device.
     if (this.kind === 'tap' && this.tapBridged) {
       await this.waitFor(this.netarpNs, this.tapDevice, FORWARDING);
     }
     return peer;
   }
-
-  /** Stops the peers and deletes both namespaces (and with them every device in them). */
-  async destroy(): Promise<void> {
-    for (const peer of this.peers) await peer.close().catch(() => peer.kill());
-    for (const ns of [this.netarpNs, this.kernelNs]) {
-      if (!liveNamespaces.has(ns)) continue;
-      await run(['ip', 'netns', 'del', ns]);
-      liveNamespaces.delete(ns);
-    }
-    rmSync(this.dir, { recursive: true, force: true });
-  }
 }
 
 /** Runs `body` on a fresh topology and always tears it down, even when `body` fails. */
-export async function withNativeTopology<T>(
+export function withNativeTopology<T>(
   kind: NativeKind,
   body: (t: NativeTopology) => Promise<T>,
   options: { createTap?: boolean } = {},
 ): Promise<T> {
-  const t = await NativeTopology.create(kind, options);
-  try {
-    return await body(t);
-  } finally {
-    await t.destroy();
-  }
+  return runThenDestroy(() => NativeTopology.create(kind, options), body);
 }
 
 /** The peer's state, typed for the native links. */
 export async function nativeState(peer: Peer): Promise<NativePeerState> {
   return (await peer.request({ cmd: 'state' })).state as NativePeerState;
+}
+
+/**
+ * Deletes `device` in netarp's namespace under the running peer, and asserts what must follow:
+ * the link says it is gone (`gone` matches its message) in one error, the process lives on
+ * and still answers, and a later send is counted as a txError, not reported again. Returns
+ * the one error reported.
+ */
+export async function deleteUnderPeer(
+  topo: NativeTopology,
+  peer: Peer,
+  device: string,
+  gone: RegExp,
+): Promise<string> {
+  await must(['ip', '-n', topo.netarpNs, 'link', 'del', device]);
+  const deadline = Date.now() + 3000;
+  let state = await nativeState(peer);
+  while (state.native.gone === undefined && Date.now() < deadline) {
+    await sleep(50);
+    state = await nativeState(peer);
+  }
+  assert.match(state.native.gone ?? 'not gone', gone);
+  const errors = peer.errors.filter((e) => e.includes('is gone'));
+  assert.equal(errors.length, 1, peer.errors.join('\n'));
+
+  const before = state.link.txErrors;
+  const ping = await peer.ping(topo.kernelAddress, { count: 1, timeoutMs: 300 });
+  assert.equal(ping.received, 0);
+  state = await nativeState(peer);
+  assert.ok(state.link.txErrors > before, JSON.stringify(state.link));
+  assert.equal(peer.errors.filter((e) => e.includes('is gone')).length, 1);
+  return errors[0]!;
 }

@@ -9,7 +9,8 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { ControlError } from '../../src/control/client.ts';
-import { type Daemon, type Site, withLab } from './daemon-harness.ts';
+import type { Daemon } from '../support/daemon.ts';
+import { type Site, withLab } from './daemon-harness.ts';
 import { interopSuite } from './helpers.ts';
 
 /** Namespaces, a daemon and real tools: each test stays well under this. */

@@ -8,7 +8,8 @@
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { arping, type SeenArp, sleep, withLab } from './daemon-harness.ts';
+import { sleep } from '../support/wait.ts';
+import { arping, type SeenArp, withLab } from './daemon-harness.ts';
 import { interopSuite } from './helpers.ts';
 
 /** Namespaces, a daemon and real tools: each test stays well under this. */

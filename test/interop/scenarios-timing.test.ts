@@ -13,7 +13,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseTcpdumpArp, type SeenArp, sleep, waitFor, withLab } from './daemon-harness.ts';
+import { sleep, waitFor } from '../support/wait.ts';
+import { parseTcpdumpArp, type SeenArp, withLab } from './daemon-harness.ts';
 import { interopSuite } from './helpers.ts';
 
 /** Namespaces, a daemon and real tools: each test stays well under this. */

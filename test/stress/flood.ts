@@ -19,18 +19,14 @@
  * generator stops itself, and every command has a timeout).
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { type ClientResult, Loadgen } from '../../bench/wire/loadgen.ts';
-import { ControlClient } from '../../src/control/client.ts';
 import type { ArpStats } from '../../src/core/stats.ts';
-import { type Lab, SITE_A, sleep, withLab } from '../interop/daemon-harness.ts';
-import { must, systemProbes } from '../interop/helpers.ts';
-
-const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const ENTRY = fileURLToPath(new URL('../interop/daemon-entry.ts', import.meta.url));
+import { type Lab, SITE_A, withLab } from '../interop/daemon-harness.ts';
+import { findTool, must } from '../support/commands.ts';
+import type { Daemon } from '../support/daemon.ts';
+import { spawnIn } from '../support/netns.ts';
+import { sleep } from '../support/wait.ts';
 
 /** How big a flood. */
 export interface FloodOptions {
@@ -79,7 +75,7 @@ export interface FloodResult {
 
 /** Why the flood cannot run here (root, namespaces, the tools, a C compiler), or undefined. */
 export function floodUnavailableReason(): string | undefined {
-  return systemProbes.findTool('cc') === undefined
+  return findTool('cc') === undefined
     ? 'missing cc (Debian: gcc), which builds the load generator'
     : undefined;
 }
@@ -112,7 +108,13 @@ async function floodIn(lab: Lab, loadgen: Loadgen, options: FloodOptions): Promi
     `link = { type = "vxlan", local = "${site.netarpUnderlay}:${site.port}", remote = ["${site.kernelUnderlay}:${site.port}", "${site.kernelUnderlay}:${floodPort}"], vni = ${site.vni} }`,
     '',
   ].join('\n');
-  const daemon = await FloodDaemon.start(lab, config);
+  // Logging at `warning` and with no monitor: at `debug` every entry event of the flood
+  // would be written to stderr and to the monitor, and measured. Only stderr's tail is kept.
+  const daemon = await lab.startDaemon(config, {
+    logLevel: 'warning',
+    monitor: false,
+    stderrTail: 8192,
+  });
   try {
     const target = site.netarpAddress;
     // Before: the kernel resolves and pings the daemon on a quiet segment.
@@ -143,7 +145,7 @@ async function floodIn(lab: Lab, loadgen: Loadgen, options: FloodOptions): Promi
       const moved = stats.engine[key] - before[key];
       if (moved !== 0) counters[key] = moved;
     }
-    const memory = daemon.memory();
+    const memory = memoryOf(daemon);
     return {
       options,
       baseline: { ping: baselinePing, arping: baselineArping },
@@ -156,7 +158,7 @@ async function floodIn(lab: Lab, loadgen: Loadgen, options: FloodOptions): Promi
         rssPeak: memory.peak,
         rss: memory.current,
         linkCounters: stats.links[0]?.counters ?? {},
-        exitedEarly: daemon.exited,
+        exitedEarly: !daemon.running,
       },
     };
   } finally {
@@ -172,10 +174,7 @@ function spawnGenerator(
   options: FloodOptions,
 ): { result: Promise<ClientResult> } {
   const site = lab.site;
-  const argv = [
-    'netns',
-    'exec',
-    site.ns,
+  const child = spawnIn(site.ns, [
     loadgen.binary,
     'client',
     '--local',
@@ -198,10 +197,7 @@ function spawnGenerator(
     '500',
     '--duration-ms',
     String(options.durationMs),
-  ];
-  const child = spawn(systemProbes.findTool('ip') ?? 'ip', argv, {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  ]);
   const result = new Promise<ClientResult>((resolve, reject) => {
     let stdout = '';
     let stderr = '';
@@ -261,86 +257,10 @@ function probeStats(sent: number, times: number[]): ProbeStats {
   };
 }
 
-/**
- * The daemon, started here rather than by the lab so that it logs at `warning`: at `debug`
- * every entry event of the flood would be written to stderr, and measured.
- */
-class FloodDaemon {
-  client!: ControlClient;
-  exited = false;
-  private stderr = '';
-  private readonly done: Promise<void>;
-
-  private constructor(private readonly child: ChildProcess) {
-    child.stderr?.setEncoding('utf8').on('data', (text: string) => {
-      // Keep the tail only: a flood may log a great deal.
-      this.stderr = (this.stderr + text).slice(-8192);
-    });
-    child.stdout?.resume();
-    this.done = new Promise((resolve) =>
-      child.on('exit', () => {
-        this.exited = true;
-        resolve();
-      }),
-    );
-  }
-
-  static async start(lab: Lab, config: string): Promise<FloodDaemon> {
-    const file = join(lab.dir, 'flood.toml');
-    writeFileSync(file, config);
-    const socket = join(lab.dir, 'run', 'flood.sock');
-    const child = spawn(
-      systemProbes.findTool('ip') ?? 'ip',
-      [
-        'netns',
-        'exec',
-        lab.netarpNs,
-        process.execPath,
-        '--import',
-        'tsx',
-        ENTRY,
-        '--config',
-        file,
-        '--socket',
-        socket,
-        '--log-level',
-        'warning',
-      ],
-      { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    const daemon = new FloodDaemon(child);
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      if (daemon.exited)
-        throw new Error(`the daemon exited before it was ready:\n${daemon.stderr}`);
-      try {
-        daemon.client = await ControlClient.connect({ path: socket });
-        return daemon;
-      } catch (error) {
-        if (Date.now() > deadline) {
-          await daemon.stop();
-          throw new Error(`the daemon did not come up: ${error}\n${daemon.stderr}`);
-        }
-        await sleep(50);
-      }
-    }
-  }
-
-  /** VmHWM and VmRSS of the daemon (`ip netns exec` execs node, so the child is the daemon). */
-  memory(): { peak: number; current: number } {
-    const status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8');
-    const kib = (field: string) =>
-      Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1]) * 1024;
-    return { peak: kib('VmHWM'), current: kib('VmRSS') };
-  }
-
-  /** SIGTERM, then SIGKILL after 3 s; by its own pid. */
-  async stop(): Promise<void> {
-    this.client?.close();
-    if (this.exited) return;
-    this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 3000);
-    await this.done;
-    clearTimeout(timer);
-  }
+/** VmHWM and VmRSS of the daemon (`ip netns exec` execs node, so the child is the daemon). */
+function memoryOf(daemon: Daemon): { peak: number; current: number } {
+  const status = readFileSync(`/proc/${daemon.child.pid}/status`, 'utf8');
+  const kib = (field: string) =>
+    Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1]) * 1024;
+  return { peak: kib('VmHWM'), current: kib('VmRSS') };
 }
