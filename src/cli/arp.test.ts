@@ -55,6 +55,14 @@ describe('parseArpArgs: every arp(8) form', () => {
     [['-da'], line({ kind: 'flush' })],
     [['-ad'], line({ kind: 'flush' })],
     [['-d', '-i', 'vx0', '-a'], line({ kind: 'flush' }, { ifName: 'vx0' })],
+    [
+      ['-d', '-i', 'vx0', '192.0.2.1'],
+      line({ kind: 'delete', host: '192.0.2.1', pub: false }, { ifName: 'vx0' }),
+    ],
+    [
+      ['-divx1', '192.0.2.1', 'pub'],
+      line({ kind: 'delete', host: '192.0.2.1', pub: true }, { ifName: 'vx1' }),
+    ],
     [['-s', '192.0.2.9', MAC], line(set('192.0.2.9', MAC))],
     [['-s', '192.0.2.9', MAC, 'temp'], line(set('192.0.2.9', MAC, { temp: true }))],
     [['-s', '192.0.2.9', MAC, 'pub'], line(set('192.0.2.9', MAC, { pub: true }))],
@@ -104,7 +112,7 @@ describe('parseArpArgs: usage errors', () => {
     [['-d', 'h', 'publish'], "-d: expected 'pub' after the host, got 'publish'"],
     [['-d', 'h', 'pub', 'x'], "unexpected argument 'x'"],
     [['-d', '-a', 'h'], "unexpected argument 'h'"],
-    [['-d', '-i', 'vx0', 'h'], '-i goes with -a, a host, -s, -S or -f, not with -d HOST'],
+    [['-d', '-i', 'vx0', 'h', 'pub', 'x'], "unexpected argument 'x'"],
     [['-d', '-s', 'h', MAC], 'only one of -d, -s, -S and -f may be given'],
     [['-s', '-S', 'h', MAC], 'only one of -d, -s, -S and -f may be given'],
     [['-f', 'x', '-d'], 'only one of -d, -s, -S and -f may be given'],

@@ -1,15 +1,16 @@
 /**
- * The BSD arp(8) forms of `netarp`: show one entry or all (-a), delete one (-d) or all
+ * The BSD arp(8) forms of `netarp`: show a host's entries or all (-a), delete one (-d) or all
  * (-d -a), set one (-s, -S) or a file of them (-f), with arp(8)'s output lines. They talk
  * to the daemon through the control socket; host names are looked up here (names.ts)
  * because the daemon takes dotted addresses only.
  *
- * Follows DragonFly's usr.sbin/arp/arp.c: get() prints "HOST (IP) -- no entry" on stdout,
- * delete() prints "HOST (IP) deleted", -S deletes and sets, -f goes on after a bad line and
- * fails at the end; -i is FreeBSD's (entries of one interface).
+ * Follows DragonFly's usr.sbin/arp/arp.c: get() prints every entry for the host, or
+ * "HOST (IP) -- no entry" on stdout, delete() prints "HOST (IP) deleted", -S deletes and
+ * sets, -f goes on after a bad line and fails at the end; -i is FreeBSD's (entries of one
+ * interface), here also with -d HOST.
  */
 import { readFileSync } from 'node:fs';
-import { type ControlClient, ControlError } from '../control/client.ts';
+import { type ControlClient, ControlError, entriesOf } from '../control/client.ts';
 import { type EntryInfo, formatArpLine } from '../core/admin.ts';
 import { assertNever } from '../core/errors.ts';
 import { isValidMac, parseCidrOrUndefined, parseIpv4, prefixMask } from '../wire/addr.ts';
@@ -45,7 +46,7 @@ export interface ArpCommandLine {
   readonly numeric: boolean;
   /** --json: the daemon's entries as JSON instead of arp(8) lines. */
   readonly json: boolean;
-  /** -i: only this interface's entries (with -s, -S, -f: set them on it). */
+  /** -i: only this interface's entries (with -d HOST, delete only there; with -s, -S, -f: set them on it). */
   readonly ifName?: string;
   /** --socket. */
   readonly socket?: string;
@@ -152,9 +153,6 @@ export function parseArpArgs(args: readonly string[]): ArpCommandLine {
         throw new UsageError(`-d: expected 'pub' after the host, got '${pub}'`);
       }
       if (positionals.length > 2) throw unexpected(2);
-      if (ifName !== undefined) {
-        throw new UsageError('-i goes with -a, a host, -s, -S or -f, not with -d HOST');
-      }
       return { action: { kind: 'delete', host, pub: pub === 'pub' }, ...common };
     }
     case 'set':
@@ -234,10 +232,11 @@ async function setEntry(
   const mac = words.mac === 'auto' ? await autoMac(client, ip, options.ifName) : words.mac;
   let replaced = false;
   if (options.replace) {
-    // -S is "delete, then set" in arp.c, which prints the deletion: find what it replaces.
+    // -S is "delete, then set" in arp.c, which prints the deletion: find what it replaces
+    // (the host entry, or with pub only the proxy-only one).
     try {
-      const existing = await client.get(ip);
-      replaced = existing.proxyOnly === (words.pub && words.only) && !existing.local;
+      const proxyOnly = words.pub && words.only;
+      replaced = entriesOf(await client.get(ip)).some((e) => e.proxyOnly === proxyOnly && !e.local);
     } catch (error) {
       if (!isNoEntry(error)) throw error;
     }
@@ -310,25 +309,28 @@ export async function runArp(line: ArpCommandLine, io: CliIo): Promise<number> {
       return ExitCode.Ok;
     case 'get': {
       const ip = await addressOf(names, action.host);
-      const entry = await withDaemon(io, socket, async (client) => {
+      // arp(8) prints every entry for the host: its host entry and its proxy-only one.
+      const entries = await withDaemon(io, socket, async (client) => {
         if (ifName !== undefined) await requireInterface(client, ifName);
         try {
-          const found = await client.get(ip);
-          return ifName === undefined || found.ifName === ifName ? found : undefined;
+          const found = entriesOf(await client.get(ip));
+          return found.filter((e) => ifName === undefined || e.ifName === ifName);
         } catch (error) {
-          if (isNoEntry(error)) return undefined;
+          if (isNoEntry(error)) return [];
           throw error;
         }
       });
-      if (!entry) {
+      const first = entries[0];
+      if (!first) {
         const missing = `${action.host} (${ip}) -- no entry${ifName === undefined ? '' : ` on ${ifName}`}`;
         // arp(8) prints this on stdout; with --json stdout is for JSON only.
         if (json) io.stderr(`netarp: ${missing}\n`);
         else io.stdout(`${missing}\n`);
         return ExitCode.Failure;
       }
-      if (json) printJson(io, entry);
-      else io.stdout(await arpLines([entry], names, line.numeric));
+      // The daemon's `get` answer, as it would be with only these entries.
+      if (json) printJson(io, { ...first, entries });
+      else io.stdout(await arpLines(entries, names, line.numeric));
       return ExitCode.Ok;
     }
     case 'list': {
@@ -340,11 +342,14 @@ export async function runArp(line: ArpCommandLine, io: CliIo): Promise<number> {
     case 'delete': {
       const ip = await addressOf(names, action.host);
       const result = await withDaemon(io, socket, async (client) => {
+        // Checked first, so that the daemon's ENOENT below can only mean "no entry".
+        if (ifName !== undefined) await requireInterface(client, ifName);
         try {
-          return await client.delete(ip, action.pub);
+          return await client.delete(ip, action.pub, ifName);
         } catch (error) {
           if (!isNoEntry(error)) throw error;
-          throw new CliError('ENOENT', `${action.host} (${ip}) -- no entry`);
+          const where = ifName === undefined ? '' : ` on ${ifName}`;
+          throw new CliError('ENOENT', `${action.host} (${ip}) -- no entry${where}`);
         }
       });
       if (json) printJson(io, result.deleted);
@@ -417,7 +422,7 @@ async function runFile(file: string, line: ArpCommandLine, io: CliIo): Promise<n
 /** The text of `netarp arp --help`. */
 export const ARP_HELP = `usage: netarp [-n] [-i if] [--json] host
        netarp [-n] [-i if] [--json] -a
-       netarp -d host [pub]
+       netarp -d [-i if] host [pub]
        netarp -d [-i if] -a
        netarp -s host ether_addr [temp] [pub [only]]
        netarp -S host ether_addr [temp] [pub [only]]
@@ -426,11 +431,13 @@ export const ARP_HELP = `usage: netarp [-n] [-i if] [--json] host
 The arp(8) forms: show, delete and set entries of the running daemon's table. "netarp
 arp ARGS" is the same, for a host named like a command.
 
-  host            show the entry for host (an address or a name):
+  host            show the entries for host (an address or a name), its host entry and
+                  its proxy-only one:
                     ? (192.0.2.1) at 02:00:00:00:00:01 on vx0 expires in 1187 seconds [ethernet]
                   or "host (192.0.2.1) -- no entry" and exit status 1
   -a              show every entry
-  -d host [pub]   delete the entry ("pub": the proxy-only one); prints "host (ip) deleted"
+  -d host [pub]   delete the entry, on whichever interface has it ("pub": the proxy-only
+                  one); prints "host (ip) deleted"
   -d -a           delete every entry but our own addresses
   -s host ether_addr [temp] [pub [only]]
                   set a static entry: permanent unless temp (then it ages like a learned
@@ -444,9 +451,11 @@ arp ARGS" is the same, for a host named like a command.
 
 options:
   -n              no reverse DNS lookups: the host column is "?"
-  -i if           only the entries on interface if; with -s, -S, -f: set them on if
-  --json          print the daemon's entries as JSON (an object, or an array for -a,
-                  -d, -d -a and -f) instead of arp(8) lines
+  -i if           only the entries on interface if (to show, or to delete with -d);
+                  with -s, -S, -f: set them on if
+  --json          print the daemon's entries as JSON instead of arp(8) lines: for host,
+                  the first entry's fields and "entries", all of them; an array for -a,
+                  -d, -d -a and -f
   --socket PATH   the daemon's control socket (default: $NETARP_SOCKET, else
                   /run/netarp/netarp.sock)
   -h, --help      show this help

@@ -45,6 +45,24 @@ describe('interfaceLines', () => {
     );
   });
 
+  it('shows why the daemon holds an interface down', () => {
+    const lines = interfaceLines({
+      name: 'tap0',
+      kind: 'ether',
+      mac: '02:00:00:00:00:03',
+      up: false,
+      flags: ['evict_nocarrier', 'no-carrier'],
+      addresses: ['203.0.113.3/24'],
+      fault: 'tap tap0: the device tap0 is gone (deleted?); reopened when tap0 exists again',
+    });
+    assert.deepEqual(lines, [
+      'tap0: flags=<DOWN,EVICT_NOCARRIER,NO-CARRIER> kind ether',
+      '\tether 02:00:00:00:00:03',
+      '\tinet 203.0.113.3/24',
+      '\tfault: tap tap0: the device tap0 is gone (deleted?); reopened when tap0 exists again',
+    ]);
+  });
+
   it('shows a CARP interface that is down', () => {
     assert.deepEqual(
       interfaceLines({

@@ -41,6 +41,8 @@ export function interfaceLines(info: InterfaceInfo): string[] {
   if (info.bridge !== undefined) lines.push(`\tmember of ${info.bridge}`);
   if (info.link) lines.push(`\tlink: ${info.link.name}`);
   if (info.pcap !== undefined) lines.push(`\tpcap: ${info.pcap}`);
+  // Why the daemon holds the interface down (DOWN,NO-CARRIER above): one line, said plainly.
+  if (info.fault !== undefined) lines.push(`\tfault: ${info.fault}`);
   return lines;
 }
 
@@ -59,8 +61,15 @@ Lists the daemon's interfaces in its config's order, as ifconfig(8) would:
   	link: vxlan 198.18.0.1:4789 vni 42
   	pcap: /var/lib/netarp/vx0.pcap
 
-Flags are UP or DOWN, NOARP, STATICARP; a CARP interface shows its state, vhid and
-parent, a bridge member its bridge.
+Flags are UP or DOWN, NOARP, STATICARP, EVICT_NOCARRIER, and NO-CARRIER while the
+daemon holds the interface down for its link; a "fault:" line then says why:
+
+  tap0: flags=<DOWN,NO-CARRIER> kind ether
+  	ether 02:00:00:00:00:03
+  	link: tap tap0
+  	fault: no carrier on tap tap0
+
+A CARP interface shows its state, vhid and parent, a bridge member its bridge.
 
 options:
   --json          the daemon's answer as one JSON array (docs/control.md, "interfaces")

@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import type { EntryInfo } from '../core/admin.ts';
 import { CONFIG_KEYS } from '../core/config.ts';
 import { Engine } from '../core/engine.ts';
-import { Daemon } from '../daemon/daemon.ts';
+import { Daemon, type DaemonOptions } from '../daemon/daemon.ts';
 import type { LinkOpener } from '../daemon/links.ts';
 import { LogSink } from '../daemon/log.ts';
 import { MemoryHub } from '../link/memory.ts';
@@ -118,15 +118,17 @@ class Bench {
     pcapCounters: () => undefined,
   });
 
-  async start(): Promise<void> {
+  /** Starts the daemon on `config`, with `options` over the bench's. */
+  async start(config = CONFIG, options: Partial<DaemonOptions> = {}): Promise<void> {
     const file = join(this.dir, 'netarp.toml');
-    writeFileSync(file, CONFIG);
+    writeFileSync(file, config);
     this.daemon = await Daemon.start({
       configFile: file,
       socketPath: this.socket,
       log: new LogSink({ format: 'text', level: 'err', write: () => {} }),
       clock: this.clock,
       openLink: this.opener,
+      ...options,
     });
   }
 
@@ -250,7 +252,7 @@ describe('netarp against a running daemon', () => {
     assert.deepEqual(await b.run('-d', 'peer.example'), ok('peer.example (192.0.2.1) deleted\n'));
   });
 
-  it('host: one entry, with its reverse name unless -n; no entry is status 1', async () => {
+  it('host: its entry, with its reverse name unless -n; no entry is status 1', async () => {
     assert.deepEqual(await b.run('-s', '192.0.2.1', PEER_MAC), ok());
     const line = `(192.0.2.1) at ${PEER_MAC} on vx0 permanent [ethernet]\n`;
     assert.deepEqual(await b.run('192.0.2.1'), ok(`peer.example ${line}`));
@@ -271,7 +273,7 @@ describe('netarp against a running daemon', () => {
     );
     const json = await b.run('192.0.2.1', '--json');
     assert.equal(json.code, 0);
-    assert.deepEqual(JSON.parse(json.out) as EntryInfo, {
+    const fields = {
       ip: '192.0.2.1',
       mac: PEER_MAC,
       ifName: 'vx0',
@@ -283,12 +285,94 @@ describe('netarp against a running daemon', () => {
       proxyOnly: false,
       held: 0,
       asked: 0,
-    });
+    };
+    // The daemon's `get` answer: the entry's fields (as before `entries`), and every entry.
+    assert.deepEqual(JSON.parse(json.out), { ...fields, entries: [fields] });
     assert.deepEqual(
       await b.run('--json', '192.0.2.9'),
       failed('netarp: 192.0.2.9 (192.0.2.9) -- no entry\n'),
     );
     await b.run('-d', '192.0.2.1');
+  });
+
+  it('host: every entry for the host, as arp(8) prints them; -i one interface', async () => {
+    // The same address with a host entry on vx0 and a published proxy-only one on vx1.
+    assert.deepEqual(await b.run('-s', '192.0.2.1', PEER_MAC), ok());
+    assert.deepEqual(await b.run('-i', 'vx1', '-s', '192.0.2.1', VX1_MAC, 'pub', 'only'), ok());
+    const host = `? (192.0.2.1) at ${PEER_MAC} on vx0 permanent [ethernet]\n`;
+    const proxy = `? (192.0.2.1) at ${VX1_MAC} on vx1 permanent published (proxy only) [ethernet]\n`;
+    assert.deepEqual(await b.run('-n', '192.0.2.1'), ok(host + proxy));
+    const named = (line: string): string => line.replace('? ', 'peer.example ');
+    assert.deepEqual(await b.run('192.0.2.1'), ok(named(host) + named(proxy)));
+    assert.deepEqual(await b.run('-n', '-i', 'vx1', 'peer.example'), ok(proxy));
+    assert.deepEqual(await b.run('-n', '-i', 'vx0', '192.0.2.1'), ok(host));
+    const json = await b.run('--json', '-n', '192.0.2.1');
+    assert.equal(json.code, 0, json.err);
+    const answer = JSON.parse(json.out) as EntryInfo & { entries: EntryInfo[] };
+    assert.deepEqual(
+      answer.entries.map((e) => [e.ifName, e.mac, e.proxyOnly]),
+      [
+        ['vx0', PEER_MAC, false],
+        ['vx1', VX1_MAC, true],
+      ],
+    );
+    assert.deepEqual([answer.ifName, answer.proxyOnly], ['vx0', false], 'the first, as before');
+    const onVx1 = JSON.parse((await b.run('--json', '-i', 'vx1', '192.0.2.1')).out) as EntryInfo;
+    assert.deepEqual([onVx1.ifName, onVx1.proxyOnly], ['vx1', true]);
+
+    // -d -i: only the entry on that interface, here the proxy-only one (no pub needed).
+    assert.deepEqual(
+      await b.run('-d', '-i', 'vx1', 'peer.example'),
+      ok('peer.example (192.0.2.1) deleted\n'),
+    );
+    assert.deepEqual(await b.run('-n', '192.0.2.1'), ok(host));
+    assert.deepEqual(
+      await b.run('-d', '-i', 'vx1', '192.0.2.1'),
+      failed('netarp: 192.0.2.1 (192.0.2.1) -- no entry on vx1\n'),
+    );
+    assert.deepEqual(
+      await b.run('-d', '-i', 'vx0', '192.0.2.1', 'pub'),
+      failed('netarp: 192.0.2.1 (192.0.2.1) -- no entry on vx0\n'),
+      'pub: the proxy-only entry, and there is none on vx0',
+    );
+    assert.deepEqual(
+      await b.run('-d', '-i', 'vx9', '192.0.2.1'),
+      failed('netarp: no such interface: vx9\n'),
+    );
+    assert.deepEqual(
+      await b.run('-d', '-i', 'vx0', '192.0.2.2'),
+      failed('netarp: 192.0.2.2: cannot delete a local address\n'),
+    );
+    assert.deepEqual(await b.run('-n', '192.0.2.1'), ok(host), 'the failures deleted nothing');
+    const deleted = await b.run('-d', '-i', 'vx0', '192.0.2.1', '--json');
+    assert.equal(deleted.code, 0, deleted.err);
+    assert.deepEqual(
+      (JSON.parse(deleted.out) as EntryInfo[]).map((e) => [e.ip, e.ifName]),
+      [['192.0.2.1', 'vx0']],
+    );
+    assert.deepEqual(await b.run('-n', '192.0.2.1'), {
+      code: 1,
+      out: '192.0.2.1 (192.0.2.1) -- no entry\n',
+      err: '',
+    });
+
+    await b.run('-i', 'vx1', '-s', '192.0.2.1', PEER_MAC);
+    await b.run('-s', '192.0.2.1', OUR_MAC, 'pub', 'only');
+    // -S ... pub only says it replaced the proxy-only entry (arp -S deletes, then sets), even
+    // with a host entry beside it.
+    assert.deepEqual(
+      await b.run('-S', '192.0.2.1', VX1_MAC, 'pub', 'only'),
+      ok('192.0.2.1 (192.0.2.1) deleted\n'),
+    );
+    // Without -i, -d takes the host entry first, whichever interface holds it, then the
+    // proxy-only one.
+    assert.deepEqual(await b.run('-d', '192.0.2.1'), ok('192.0.2.1 (192.0.2.1) deleted\n'));
+    assert.deepEqual(
+      await b.run('-n', '192.0.2.1'),
+      ok(`? (192.0.2.1) at ${VX1_MAC} on vx0 permanent published (proxy only) [ethernet]\n`),
+    );
+    assert.deepEqual(await b.run('-d', '192.0.2.1'), ok('192.0.2.1 (192.0.2.1) deleted\n'));
+    assert.equal((await b.run('-n', '192.0.2.1')).code, 1);
   });
 
   it('-a lists every entry, -i only one interface, --json as the daemon has them', async () => {
@@ -501,21 +585,117 @@ describe('netarp against a running daemon', () => {
     assert.match(silent.out, /1 packets transmitted, 0 packets received, 100\.0% packet loss\n$/);
   });
 
+  it('ping prints each reply as it arrives, and the statistics at the end', async () => {
+    const io = b.io();
+    let done = false;
+    const ping = main(['ping', '192.0.2.1', '-c', '3', '-i', '0.3'], io).finally(() => {
+      done = true;
+    });
+    await eventually('the first reply', () => /^64 bytes from/m.test(io.out));
+    assert.equal(done, false, 'still pinging');
+    assert.match(
+      io.out,
+      /^PING 192\.0\.2\.1 \(192\.0\.2\.1\): 56 data bytes\n64 bytes from 192\.0\.2\.1: icmp_seq=\d+ ttl=64 time=[\d.]+ ms\n$/,
+    );
+    assert.equal(await ping, 0);
+    assert.equal(io.err, '');
+    const lines = io.out.split('\n');
+    assert.equal(lines.filter((l) => l.startsWith('64 bytes from')).length, 3);
+    assert.match(io.out, /\n3 packets transmitted, 3 packets received, 0\.0% packet loss\n/);
+  });
+
+  it('ping: Ctrl-C prints the statistics so far and stops the daemon sending', async () => {
+    const echoes = (): number => b.peerHost.stats().rxEchoRequests;
+    const signals = new FakeSignals();
+    const io = b.io(signals);
+    const before = echoes();
+    const ping = main(['ping', '192.0.2.1', '-c', '100', '-i', '0.05'], io);
+    await eventually(
+      'two replies',
+      () => io.out.split('\n').filter((l) => l.startsWith('64 ')).length >= 2,
+    );
+    assert.equal(signals.listening('SIGINT'), 1);
+    signals.send('SIGINT');
+    assert.equal(await ping, 0);
+    assert.equal(signals.listening('SIGINT'), 0, 'the handler is removed');
+    assert.equal(io.err, '');
+    const match =
+      /\n--- 192\.0\.2\.1 ping statistics ---\n(\d+) packets transmitted, (\d+) packets received, [\d.]+% packet loss\nround-trip min\/avg\/max\/stddev = [\d.]+\/[\d.]+\/[\d.]+\/[\d.]+ ms\n$/.exec(
+        io.out,
+      );
+    assert.ok(match, io.out);
+    const [transmitted, received] = [Number(match[1]), Number(match[2])];
+    const replies = io.out.split('\n').filter((l) => l.startsWith('64 bytes from')).length;
+    assert.equal(received, replies, 'counts the replies printed');
+    assert.ok(transmitted >= received && transmitted < 100, `${transmitted} transmitted`);
+    // The daemon stops once the client has gone: no more echoes reach the neighbour.
+    // (It notices at its next request, 50 ms on at most; were it still sending, 300 ms would
+    // show about six more.)
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const sent = echoes() - before;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(echoes() - before, sent, 'nothing sent after the interrupt');
+    assert.ok(sent < 100 && sent <= transmitted + 1, `${sent} echoes sent`);
+
+    // No reply at all: 100% loss and status 1; --json prints the result so far.
+    const quiet = new FakeSignals();
+    const json = b.io(quiet);
+    const silent = main(
+      ['ping', '192.0.2.80', '-c', '5', '-i', '0.05', '-W', '5000', '--json'],
+      json,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    quiet.send('SIGINT');
+    assert.equal(await silent, 1);
+    const result = JSON.parse(json.out) as {
+      transmitted: number;
+      received: number;
+      probes: unknown[];
+    };
+    assert.equal(result.received, 0);
+    assert.ok(
+      result.transmitted >= 1 && result.transmitted < 5,
+      `${result.transmitted} transmitted`,
+    );
+    assert.deepEqual(result.probes, [], 'none timed out yet');
+  });
+
   it('stats prints every counter as "name value"', async () => {
     const stats = await b.run('stats');
     assert.equal(stats.code, 0, stats.err);
     const lines = stats.out.trimEnd().split('\n');
-    for (const line of lines) assert.match(line, /^[a-z]+(\.[A-Za-z0-9_]+)+ \d+$/);
+    const path = join(b.dir, 'netarp.state.json');
+    // Every value is a number but the state file's path.
+    for (const line of lines.filter((l) => !l.startsWith('state.path '))) {
+      assert.match(line, /^[a-z]+(\.[A-Za-z0-9_]+)+ \d+$/);
+    }
     const value = (name: string): number =>
       Number(lines.find((l) => l.startsWith(`${name} `))?.split(' ')[1]);
     assert.ok(value('engine.txrequests') >= 1, 'the resolutions above sent requests');
     assert.ok(value('host.rxEchoReplies') >= 2, 'the pings above were answered');
     assert.equal(value('link.vx0.sent'), 0);
-    const json = JSON.parse((await b.run('stats', '--json')).out) as { engine: object };
+    // The state file: the changes above were saved, none failed; the path, last of the group.
+    const state = lines.filter((l) => l.startsWith('state.'));
+    assert.deepEqual(
+      state.map((l) => l.split(' ')[0]),
+      ['state.changes', 'state.writes', 'state.failures', 'state.path'],
+    );
+    assert.ok(value('state.writes') >= 10, 'every change above was written');
+    assert.equal(value('state.failures'), 0);
+    assert.equal(state[3], `state.path ${path}`);
+    assert.equal(lines.at(-1)?.split(' ')[0], 'daemon.uptimeMs');
+    const json = JSON.parse((await b.run('stats', '--json')).out) as {
+      engine: object;
+      state: { path: string; changes: number; writes: number; failures: number };
+    };
     assert.equal(
       Object.keys(json.engine).length,
       lines.filter((l) => l.startsWith('engine.')).length,
     );
+    assert.deepEqual(Object.keys(json.state), ['path', 'changes', 'writes', 'failures']);
+    assert.equal(json.state.path, path);
+    assert.equal(json.state.changes, value('state.changes'));
+    assert.equal(json.state.failures, 0);
   });
 
   it('interfaces lists what the daemon runs', async () => {
@@ -625,6 +805,70 @@ describe('netarp monitor when the daemon stops', () => {
       assert.equal(await monitor, 1);
       assert.equal(io.err, `netarp: ${b.socket}: the daemon closed the connection\n`);
       assert.match(io.out, /^netarp: stopping$/m);
+    } finally {
+      await b.stop();
+    }
+  });
+});
+
+describe('netarp interfaces when a link has a fault', () => {
+  it('shows the interface DOWN, NO-CARRIER, and the fault the daemon reports', async () => {
+    const b = new Bench();
+    let carrier: 'up' | 'down' = 'up';
+    await b.start(
+      CONFIG.replace(
+        /link = \{ type = "vxlan"[^}]*vni = 43 \}/,
+        'link = { type = "tap", device = "tapx1" }',
+      ),
+      {
+        // VXLAN has no carrier (links.ts probeDevice); the TAP device's is the test's.
+        probeDevice: async (spec) => (spec.type === 'tap' ? carrier : 'unknown'),
+        linkWatch: { carrierPollMs: 10 },
+      },
+    );
+    try {
+      const vx1 = async (): Promise<string> => {
+        const run = await b.run('interfaces');
+        assert.equal(run.code, 0, run.err);
+        return run.out.slice(run.out.indexOf('vx1:'));
+      };
+      assert.equal(
+        await vx1(),
+        [
+          'vx1: flags=<UP> kind ether',
+          `\tether ${VX1_MAC}`,
+          '\tinet 198.51.100.2/24',
+          '\tlink: hub/vx1',
+          '',
+        ].join('\n'),
+      );
+      carrier = 'down';
+      await eventually('the fault', async () => (await vx1()).includes('DOWN'));
+      assert.equal(
+        await vx1(),
+        [
+          'vx1: flags=<DOWN,NO-CARRIER> kind ether',
+          `\tether ${VX1_MAC}`,
+          '\tinet 198.51.100.2/24',
+          '\tlink: hub/vx1',
+          '\tfault: no carrier on tap tapx1',
+          '',
+        ].join('\n'),
+      );
+      const json = JSON.parse((await b.run('interfaces', '--json')).out) as {
+        name: string;
+        fault?: string;
+      }[];
+      assert.deepEqual(
+        json.map((i) => [i.name, i.fault]),
+        [
+          ['vx0', undefined],
+          ['vx1', 'no carrier on tap tapx1'],
+        ],
+      );
+      carrier = 'up';
+      await eventually('carrier back', async () => !(await vx1()).includes('fault'));
+      assert.match(await vx1(), /^vx1: flags=<UP> kind ether\n/);
     } finally {
       await b.stop();
     }

@@ -40,7 +40,7 @@ describe('netarp (main)', () => {
     assert.deepEqual(await run('--help'), { code: 0, out: mainHelp(), err: '' });
     assert.equal((await run('-h')).out, mainHelp());
     assert.match(mainHelp(), /^usage: netarp \[-n\] \[-i if\] \[--json\] host\n/);
-    assert.match(mainHelp(), /^ {7}netarp -d host \[pub\]$/m);
+    assert.match(mainHelp(), /^ {7}netarp -d \[-i if\] host \[pub\]$/m);
     assert.match(mainHelp(), /^ {7}netarp -s host ether_addr \[temp\] \[pub \[only\]\]$/m);
     assert.match(mainHelp(), /^ {7}netarp -f file$/m);
     assert.match(mainHelp(), /^ {2}sim FILE \[--json\] {2,}run a scenario file/m);

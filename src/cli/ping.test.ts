@@ -1,8 +1,14 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import type { PingProgress } from '../control/protocol.ts';
 import type { PingResult } from '../runtime/host.ts';
 import { UsageError } from './command.ts';
-import { type PingArgs, parsePingArgs, pingLines } from './ping.ts';
+import { main } from './main.ts';
+import { type PingArgs, PingTally, parsePingArgs, pingLines, pingSummary } from './ping.ts';
 
 describe('parsePingArgs', () => {
   const accepted: [string[], PingArgs][] = [
@@ -77,5 +83,172 @@ describe('pingLines', () => {
       rttsMs: [],
     });
     assert.equal(lines.at(-1), '1 packets transmitted, 0 packets received, 100.0% packet loss');
+  });
+});
+
+describe('PingTally', () => {
+  it('counts requests sent and the echoes settled, for the statistics of an interrupted ping', () => {
+    const tally = new PingTally('192.0.2.1');
+    assert.equal(tally.add({ kind: 'sent', transmitted: 1 }), undefined);
+    const reply = { sequence: 7, ok: true, rttMs: 2, ttl: 64 } as const;
+    assert.equal(tally.add({ kind: 'probe', probe: reply }), reply);
+    tally.add({ kind: 'sent', transmitted: 2 });
+    tally.add({ kind: 'sent', transmitted: 3 });
+    // A kind this client does not know, from a newer daemon, is skipped.
+    assert.equal(tally.add({ kind: 'later' } as unknown as PingProgress), undefined);
+    assert.deepEqual(tally.result(), {
+      destination: '192.0.2.1',
+      transmitted: 3,
+      received: 1,
+      probes: [reply],
+      rttsMs: [2],
+    });
+    assert.deepEqual(pingSummary('h', tally.result()), [
+      '',
+      '--- h ping statistics ---',
+      '3 packets transmitted, 1 packets received, 66.7% packet loss',
+      'round-trip min/avg/max/stddev = 2.000/2.000/2.000/0.000 ms',
+    ]);
+  });
+});
+
+/**
+ * A daemon on a Unix socket that answers `ping` as `answer` says, writing each line it
+ * returns; the requests it saw are kept.
+ */
+async function fakeDaemon(
+  answer: (request: Record<string, unknown>, write: (line: object) => void) => void,
+): Promise<{ path: string; seen: Record<string, unknown>[]; close: () => Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'netarp-ping-'));
+  const path = join(dir, 'netarp.sock');
+  const seen: Record<string, unknown>[] = [];
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    let rest = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (text: string) => {
+      const lines = (rest + text).split('\n');
+      rest = lines.pop() ?? '';
+      for (const line of lines) {
+        const request = JSON.parse(line) as Record<string, unknown>;
+        seen.push(request);
+        answer(request, (reply) => {
+          if (socket.writable)
+            socket.write(`${JSON.stringify({ v: 1, id: request.id, ...reply })}\n`);
+        });
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  return {
+    path,
+    seen,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const REPLY_1 = { sequence: 1, ok: true, rttMs: 1.5, ttl: 64 } as const;
+const REPLY_2 = { sequence: 2, ok: true, rttMs: 0.5, ttl: 64 } as const;
+const RESULT: PingResult = {
+  destination: '192.0.2.1',
+  transmitted: 2,
+  received: 2,
+  probes: [REPLY_1, REPLY_2],
+  rttsMs: [1.5, 0.5],
+};
+
+async function runPingAgainst(path: string, ...argv: string[]) {
+  const io = {
+    out: '',
+    err: '',
+    stdout(text: string) {
+      io.out += text;
+    },
+    stderr(text: string) {
+      io.err += text;
+    },
+  };
+  const code = await main(['--socket', path, 'ping', ...argv], io);
+  return { code, out: io.out, err: io.err };
+}
+
+const EXPECTED_OUT = [
+  'PING 192.0.2.1 (192.0.2.1): 56 data bytes',
+  '64 bytes from 192.0.2.1: icmp_seq=1 ttl=64 time=1.500 ms',
+  '64 bytes from 192.0.2.1: icmp_seq=2 ttl=64 time=0.500 ms',
+  '',
+  '--- 192.0.2.1 ping statistics ---',
+  '2 packets transmitted, 2 packets received, 0.0% packet loss',
+  'round-trip min/avg/max/stddev = 0.500/1.000/1.500/0.500 ms',
+  '',
+].join('\n');
+
+describe('netarp ping and the daemon', () => {
+  it('asks for progress, and prints an echo the progress lines missed before the statistics', async () => {
+    const daemon = await fakeDaemon((_request, write) => {
+      write({ progress: { kind: 'sent', transmitted: 1 } });
+      write({ progress: { kind: 'probe', probe: REPLY_1 } });
+      // The second echo's lines were lost (a client not reading): only the result has it.
+      write({ ok: true, result: RESULT });
+    });
+    try {
+      assert.deepEqual(await runPingAgainst(daemon.path, '192.0.2.1', '-c', '2'), {
+        code: 0,
+        out: EXPECTED_OUT,
+        err: '',
+      });
+      assert.deepEqual(
+        daemon.seen.map((r) => [r.op, r.host, r.count, r.progress]),
+        [['ping', '192.0.2.1', 2, true]],
+      );
+    } finally {
+      await daemon.close();
+    }
+  });
+
+  it('falls back to the answer at the end with a daemon that predates progress lines', async () => {
+    const daemon = await fakeDaemon((request, write) => {
+      if ('progress' in request) {
+        write({ ok: false, error: { code: 'EINVAL', message: "ping: unknown field 'progress'" } });
+      } else {
+        write({ ok: true, result: RESULT });
+      }
+    });
+    try {
+      assert.deepEqual(await runPingAgainst(daemon.path, '192.0.2.1', '-c', '2'), {
+        code: 0,
+        out: EXPECTED_OUT,
+        err: '',
+      });
+      assert.deepEqual(
+        daemon.seen.map((r) => r.progress),
+        [true, undefined],
+      );
+    } finally {
+      await daemon.close();
+    }
+  });
+
+  it("reports any other refusal as the daemon's error", async () => {
+    const daemon = await fakeDaemon((_request, write) => {
+      write({ ok: false, error: { code: 'EINVAL', message: "ping: unknown field 'count'" } });
+    });
+    try {
+      assert.deepEqual(await runPingAgainst(daemon.path, '192.0.2.1'), {
+        code: 1,
+        out: 'PING 192.0.2.1 (192.0.2.1): 56 data bytes\n',
+        err: "netarp: ping: unknown field 'count'\n",
+      });
+      assert.equal(daemon.seen.length, 1, 'no retry');
+    } finally {
+      await daemon.close();
+    }
   });
 });

@@ -1,14 +1,23 @@
 /**
  * `netarp ping HOST [-c N] [-i SECONDS] [-W MS]`: ICMP echo from the daemon's host, through
  * the engine's resolve path (so the first echo from cold caches is held while ARP runs),
- * printed as ping(8) prints it. The daemon answers once every echo has been answered or has
- * timed out, so the lines come all together at the end.
+ * printed as ping(8) prints it: each reply as it arrives (the daemon reports each echo as it
+ * goes), the statistics at the end, or at once on Ctrl-C (SIGINT) for the echoes so far.
+ * A daemon that cannot report progress answers at the end, and the lines come then.
  */
-import { LIMITS } from '../control/protocol.ts';
-import type { PingResult } from '../runtime/host.ts';
+import { ControlClient, isProgressRefused } from '../control/client.ts';
+import { LIMITS, type PingProgress, socketPathFrom } from '../control/protocol.ts';
+import type { PingProbe, PingResult } from '../runtime/host.ts';
 import { CLIENT_OPTIONS, hasFlag, integerOption, optionValue, parseOptions } from './args.ts';
-import { type Command, ExitCode, namesOf, UsageError } from './command.ts';
-import { withDaemon } from './connect.ts';
+import {
+  type CliIo,
+  type Command,
+  ExitCode,
+  envOf,
+  namesOf,
+  signalsOf,
+  UsageError,
+} from './command.ts';
 import { addressOf } from './names.ts';
 
 /** What `netarp ping` was asked. */
@@ -83,24 +92,36 @@ function ms(value: number): string {
   return value.toFixed(3);
 }
 
+/** ping(8)'s first line: `host` as typed, `ip` its address. */
+export function pingHeader(host: string, ip: string): string {
+  return `PING ${host} (${ip}): ${PING_DATA_BYTES} data bytes`;
+}
+
+/** ping(8)'s line for one echo to `ip`: its reply, or why there was none. */
+export function probeLine(ip: string, probe: PingProbe): string {
+  if (probe.ok) {
+    return `${PING_DATA_BYTES + ICMP_HEADER_BYTES} bytes from ${ip}: icmp_seq=${probe.sequence} ttl=${probe.ttl} time=${ms(probe.rttMs)} ms`;
+  }
+  if (probe.reason === 'timeout') return `Request timeout for icmp_seq ${probe.sequence}`;
+  return `Request failed for icmp_seq ${probe.sequence}: ${probe.reason}`;
+}
+
 /**
  * ping(8)'s lines for `result` (without newlines): the header, one line per echo, the
  * statistics. `host` is what the user typed, `result.destination` its address.
  */
 export function pingLines(host: string, result: PingResult): string[] {
   const ip = result.destination;
-  const lines = [`PING ${host} (${ip}): ${PING_DATA_BYTES} data bytes`];
-  for (const probe of result.probes) {
-    if (probe.ok) {
-      lines.push(
-        `${PING_DATA_BYTES + ICMP_HEADER_BYTES} bytes from ${ip}: icmp_seq=${probe.sequence} ttl=${probe.ttl} time=${ms(probe.rttMs)} ms`,
-      );
-    } else if (probe.reason === 'timeout') {
-      lines.push(`Request timeout for icmp_seq ${probe.sequence}`);
-    } else {
-      lines.push(`Request failed for icmp_seq ${probe.sequence}: ${probe.reason}`);
-    }
-  }
+  return [
+    pingHeader(host, ip),
+    ...result.probes.map((probe) => probeLine(ip, probe)),
+    ...pingSummary(host, result),
+  ];
+}
+
+/** ping(8)'s statistics for `result`: a blank line, the counts, the round-trip times if any. */
+export function pingSummary(host: string, result: PingResult): string[] {
+  const lines: string[] = [];
   const loss =
     result.transmitted === 0
       ? 0
@@ -123,6 +144,99 @@ export function pingLines(host: string, result: PingResult): string[] {
   return lines;
 }
 
+/**
+ * What a ping has reported so far (its progress lines): the statistics of one that is
+ * interrupted before the daemon answers.
+ */
+export class PingTally {
+  private transmitted = 0;
+  private readonly probes: PingProbe[] = [];
+
+  constructor(private readonly destination: string) {}
+
+  /** Takes one progress line; returns the echo it settled, to print, if it is one. */
+  add(progress: PingProgress): PingProbe | undefined {
+    // Kinds this client does not know (a newer daemon's) are skipped.
+    if (progress.kind === 'sent') {
+      this.transmitted = Math.max(this.transmitted, progress.transmitted);
+    } else if (progress.kind === 'probe') {
+      this.probes.push(progress.probe);
+      return progress.probe;
+    }
+    return undefined;
+  }
+
+  /** The result so far: requests sent, the echoes settled in the order they settled. */
+  result(): PingResult {
+    const rttsMs = this.probes.flatMap((p) => (p.ok ? [p.rttMs] : []));
+    return {
+      destination: this.destination,
+      transmitted: Math.max(this.transmitted, this.probes.length),
+      received: rttsMs.length,
+      probes: [...this.probes],
+      rttsMs,
+    };
+  }
+}
+
+/**
+ * Pings through the daemon, printing each echo as it settles; on SIGINT, stops and prints
+ * the statistics of what was reported so far, as ping(8) does.
+ */
+async function runPing(options: Extract<PingArgs, { kind: 'run' }>, io: CliIo): Promise<number> {
+  const ip = await addressOf(namesOf(io), options.host);
+  const client = await ControlClient.connect({ path: socketPathFrom(options.socket, envOf(io)) });
+  const pingOptions = {
+    ...(options.count === undefined ? {} : { count: options.count }),
+    ...(options.intervalMs === undefined ? {} : { intervalMs: options.intervalMs }),
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+  };
+  const tally = new PingTally(ip);
+  const printed = new Set<number>();
+  const print = (probe: PingProbe): void => {
+    printed.add(probe.sequence);
+    if (!options.json) io.stdout(`${probeLine(ip, probe)}\n`);
+  };
+  let interrupted = false;
+  const interrupt = (): void => {
+    interrupted = true;
+    // Fails the request under way; the daemon sends no more echoes to a closed connection.
+    client.close();
+  };
+  const signals = signalsOf(io);
+  signals.on('SIGINT', interrupt);
+  let result: PingResult;
+  try {
+    if (!options.json) io.stdout(`${pingHeader(options.host, ip)}\n`);
+    try {
+      result = await client.ping(ip, pingOptions, (progress) => {
+        const probe = tally.add(progress);
+        if (probe) print(probe);
+      });
+    } catch (error) {
+      if (!isProgressRefused(error)) throw error;
+      // A daemon without progress lines: everything comes with its answer.
+      result = await client.ping(ip, pingOptions);
+    }
+  } catch (error) {
+    if (!interrupted) throw error;
+    result = tally.result();
+  } finally {
+    signals.off('SIGINT', interrupt);
+    client.close();
+  }
+  // Echoes the answer holds that no progress line reported (an older daemon, lines dropped).
+  for (const probe of result.probes) {
+    if (!printed.has(probe.sequence)) print(probe);
+  }
+  io.stdout(
+    options.json
+      ? `${JSON.stringify(result)}\n`
+      : `${pingSummary(options.host, result).join('\n')}\n`,
+  );
+  return result.received > 0 ? ExitCode.Ok : ExitCode.Failure;
+}
+
 /** The `ping` verb. */
 export const pingCommand: Command = {
   name: 'ping',
@@ -132,8 +246,8 @@ export const pingCommand: Command = {
 
 Sends ICMP echo requests to HOST from the daemon (from its address on HOST's subnet),
 through the engine's resolve path: from cold caches the first request is held while
-ARP resolves HOST, then sent. Prints ping(8)'s lines once every request has been
-answered or has timed out:
+ARP resolves HOST, then sent. Prints ping(8)'s lines, each reply as it arrives and the
+statistics at the end (or at once on Ctrl-C, for the requests so far):
 
   PING 192.0.2.1 (192.0.2.1): 56 data bytes
   64 bytes from 192.0.2.1: icmp_seq=1 ttl=64 time=1.420 ms
@@ -157,25 +271,12 @@ options:
 
 exit status: 0 if any reply came, 1 if none did, 2 usage error
 `,
-  async run(args, io) {
+  run(args, io) {
     const parsed = parsePingArgs(args);
     if (parsed.kind === 'help') {
       io.stdout(pingCommand.help);
       return ExitCode.Ok;
     }
-    const ip = await addressOf(namesOf(io), parsed.host);
-    const result = await withDaemon(io, parsed.socket, (client) =>
-      client.ping(ip, {
-        ...(parsed.count === undefined ? {} : { count: parsed.count }),
-        ...(parsed.intervalMs === undefined ? {} : { intervalMs: parsed.intervalMs }),
-        ...(parsed.timeoutMs === undefined ? {} : { timeoutMs: parsed.timeoutMs }),
-      }),
-    );
-    io.stdout(
-      parsed.json
-        ? `${JSON.stringify(result)}\n`
-        : `${pingLines(parsed.host, result).join('\n')}\n`,
-    );
-    return result.received > 0 ? ExitCode.Ok : ExitCode.Failure;
+    return runPing(parsed, io);
   },
 };

@@ -56,11 +56,14 @@ describe('statsLines', () => {
         oversized: 0,
         eventsLost: 0,
       },
+      state: { path: '/var/lib/net arp/state.json', changes: 4, writes: 9, failures: 1 },
       uptimeMs: 1234.6,
     };
     const lines = statsLines(stats);
-    assert.equal(lines.length, Object.keys(engine).length + 7 + 1 + 3 + 7 + 1);
-    for (const line of lines) assert.match(line, /^[a-z]+(\.[A-Za-z0-9_]+)+ \d+$/);
+    assert.equal(lines.length, Object.keys(engine).length + 7 + 1 + 3 + 7 + 4 + 1);
+    for (const line of lines.filter((l) => !l.startsWith('state.path '))) {
+      assert.match(line, /^[a-z]+(\.[A-Za-z0-9_]+)+ \d+$/);
+    }
     assert.equal(lines[0], 'engine.txrequests 3');
     assert.ok(lines.includes('engine.rxreplies 2'));
     const tail = lines.slice(Object.keys(engine).length);
@@ -83,7 +86,17 @@ describe('statsLines', () => {
       'control.errors 0',
       'control.oversized 0',
       'control.eventsLost 0',
+      'state.changes 4',
+      'state.writes 9',
+      'state.failures 1',
+      'state.path /var/lib/net arp/state.json',
       'daemon.uptimeMs 1235',
     ]);
+    // A daemon that keeps no state file has no state group.
+    const { state: _, ...without } = stats;
+    assert.deepEqual(
+      statsLines(without).filter((l) => l.startsWith('state.')),
+      [],
+    );
   });
 });

@@ -1,8 +1,9 @@
 /**
  * `netarp stats [--json]`: every counter of the daemon, one `name value` per line, the name
  * saying its group: `engine.` (FreeBSD's arpstat, then one counter per drop reason),
- * `runner.`, `host.`, `link.IF.` (and `link.IF.pcap.`), `control.`, then `daemon.uptimeMs`.
- * One pair per line keeps `grep` and `awk '$1 == "engine.txrequests"'` working.
+ * `runner.`, `host.`, `link.IF.` (and `link.IF.pcap.`), `control.`, `state.` (the state
+ * file: its counters, then its path), then `daemon.uptimeMs`. One pair per line keeps `grep`
+ * and `awk '$1 == "engine.txrequests"'` working.
  */
 import type { StatsInfo } from '../control/protocol.ts';
 import { CLIENT_OPTIONS, hasFlag, optionValue, parseOptions } from './args.ts';
@@ -45,6 +46,15 @@ export function statsLines(stats: StatsInfo): string[] {
       ...(link.pcap === undefined ? [] : group(`link.${link.ifName}.pcap`, link.pcap)),
     ]),
     ...group('control', stats.control),
+    ...(stats.state === undefined
+      ? []
+      : [
+          `state.changes ${stats.state.changes}`,
+          `state.writes ${stats.state.writes}`,
+          `state.failures ${stats.state.failures}`,
+          // The one value that is not a number: the rest of the line, spaces and all.
+          `state.path ${stats.state.path}`,
+        ]),
     `daemon.uptimeMs ${Math.round(stats.uptimeMs)}`,
   ];
 }
@@ -66,6 +76,8 @@ of the name:
   host.*         the IPv4 host: echo requests and replies, frames not for us
   link.IF.*      each link's driver counters (link.IF.pcap.* for its capture)
   control.*      control socket connections and requests
+  state.*        the state file: changes (run-time changes it records), writes and
+                 failures since start, and its path
   daemon.uptimeMs
 
 options:

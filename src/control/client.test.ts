@@ -5,9 +5,10 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import type { EntryInfo } from '../core/admin.ts';
 import { NetarpError } from '../core/errors.ts';
-import { ControlClient, ControlError, withClient } from './client.ts';
-import type { MonitorEvent, Request } from './protocol.ts';
+import { ControlClient, ControlError, entriesOf, isProgressRefused, withClient } from './client.ts';
+import type { MonitorEvent, PingProgress, Request } from './protocol.ts';
 import { ControlServer } from './server.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'netarp-client-'));
@@ -22,11 +23,22 @@ async function fakeDaemon(): Promise<ControlServer> {
   return ControlServer.listen({
     path: freshPath(),
     handler: {
-      handle(request) {
+      handle(request, context) {
         seen.push(request);
         switch (request.op) {
           case 'get':
             throw new NetarpError('ENOENT', `${request.host} (${request.host}) -- no entry`);
+          case 'ping':
+            if (request.progress) {
+              // Two lines before the answer, one after it (never sent).
+              context.progress({ kind: 'sent', transmitted: 1 });
+              context.progress({
+                kind: 'probe',
+                probe: { sequence: 1, ok: false, reason: 'timeout' },
+              });
+              setTimeout(() => context.progress({ kind: 'sent', transmitted: 2 }), 0);
+            }
+            return { echo: request.op };
           case 'resolve':
             return new Promise((resolve) =>
               setTimeout(
@@ -72,6 +84,7 @@ describe('ControlClient', () => {
         assert.deepEqual(await client.list('vx0'), { echo: 'list' });
         await client.set({ host: '192.0.2.9', mac: '02:00:00:00:00:09', pub: true });
         await client.delete('192.0.2.9', true);
+        await client.delete('192.0.2.9', false, 'vx1');
         await client.flush();
         await client.sysctlGet('max_age');
         await client.sysctlSet('max_age', 60);
@@ -91,6 +104,7 @@ describe('ControlClient', () => {
           { op: 'list', ifName: 'vx0' },
           { op: 'set', host: '192.0.2.9', mac: '02:00:00:00:00:09', pub: true },
           { op: 'delete', host: '192.0.2.9', pub: true },
+          { op: 'delete', host: '192.0.2.9', ifName: 'vx1' },
           { op: 'flush' },
           { op: 'sysctl-get', name: 'max_age' },
           { op: 'sysctl-set', name: 'max_age', value: 60 },
@@ -103,6 +117,60 @@ describe('ControlClient', () => {
     } finally {
       await server.close();
     }
+  });
+
+  it("passes a request's progress lines to its callback, before its result", async () => {
+    const server = await fakeDaemon();
+    try {
+      seen.length = 0;
+      const heard: (PingProgress | string)[] = [];
+      await withClient({ path: server.path }, async (client) => {
+        const result = await client.ping('192.0.2.1', { count: 1 }, (p) => heard.push(p));
+        heard.push(`result ${JSON.stringify(result)}`);
+        // Another request on the connection afterwards: the late line went nowhere.
+        await client.stats();
+      });
+      assert.deepEqual(heard, [
+        { kind: 'sent', transmitted: 1 },
+        { kind: 'probe', probe: { sequence: 1, ok: false, reason: 'timeout' } },
+        'result {"echo":"ping"}',
+      ]);
+      assert.deepEqual(
+        seen.map(({ v: _v, id: _id, ...rest }) => rest),
+        [{ op: 'ping', host: '192.0.2.1', count: 1, progress: true }, { op: 'stats' }],
+      );
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('reads every entry of a get answer, from a daemon with entries or without', () => {
+    const entry = (ifName: string, proxyOnly: boolean): EntryInfo => ({
+      ip: '192.0.2.1',
+      mac: '02:00:00:00:00:01',
+      ifName,
+      state: 'permanent',
+      expiresIn: undefined,
+      permanent: true,
+      static: true,
+      local: false,
+      published: proxyOnly,
+      proxyOnly,
+      held: 0,
+      asked: 0,
+    });
+    const both = [entry('vx0', false), entry('vx1', true)];
+    assert.deepEqual(entriesOf({ ...entry('vx0', false), entries: both }), both);
+    // An older daemon answers the entry alone.
+    const alone = entry('vx0', false) as EntryInfo & { entries: EntryInfo[] };
+    assert.deepEqual(entriesOf(alone), [entry('vx0', false)]);
+  });
+
+  it("tells a daemon's refusal of progress lines from other errors", () => {
+    assert.ok(isProgressRefused(new ControlError('EINVAL', "ping: unknown field 'progress'")));
+    assert.ok(!isProgressRefused(new ControlError('EINVAL', "ping: unknown field 'count'")));
+    assert.ok(!isProgressRefused(new ControlError('EIO', "ping: unknown field 'progress'")));
+    assert.ok(!isProgressRefused(new Error("ping: unknown field 'progress'")));
   });
 
   it("rejects with the daemon's code and message", async () => {

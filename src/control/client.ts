@@ -1,13 +1,15 @@
 /**
  * The control client: one connection to the daemon's socket and one promise-returning method
  * per operation. Requests may overlap (each has its own id and timeout); a `monitor`
- * subscription turns the rest of the connection into a stream of events.
+ * subscription turns the rest of the connection into a stream of events; a `ping` given a
+ * progress callback hears of each echo as it goes.
  *
  * Every failure is a ControlError whose message is one line a person can act on: the
  * daemon's own error message for a refused operation, and for the transport things like
  * "cannot connect to /run/netarp/netarp.sock: is the daemon running?".
  */
 import { connect, type Socket } from 'node:net';
+import type { EntryInfo } from '../core/admin.ts';
 import {
   DEFAULT_SOCKET_PATH,
   decodeServerLine,
@@ -17,7 +19,9 @@ import {
   type MonitorEvent,
   type OpName,
   type OpParams,
+  type OpProgress,
   type OpResult,
+  type PingProgress,
   type RequestId,
 } from './protocol.ts';
 
@@ -65,6 +69,15 @@ interface Pending {
   readonly resolve: (result: unknown) => void;
   readonly reject: (error: ControlError) => void;
   readonly timer: NodeJS.Timeout;
+  /** Called with each progress line of the request, when it asked for them. */
+  readonly onProgress: ((progress: unknown) => void) | undefined;
+}
+
+/** The options of `ControlClient.ping`. */
+export interface PingOptions {
+  count?: number;
+  timeoutMs?: number;
+  intervalMs?: number;
 }
 
 /** Longest line accepted from the daemon (a `list` of a very large table still fits). */
@@ -154,13 +167,21 @@ export class ControlClient {
   /**
    * Sends one request and resolves with its result; rejects with a ControlError carrying the
    * daemon's code and message, or ETIMEDOUT after `waitMs` plus the client's timeout.
+   * `onProgress` receives the request's progress lines, if it asked for them.
    */
   request<O extends Exclude<OpName, 'monitor'>>(
     op: O,
     params: OpParams<O>,
     waitMs = 0,
+    onProgress?: (progress: OpProgress<O>) => void,
   ): Promise<OpResult<O>> {
-    return this.send(op, params, waitMs) as Promise<OpResult<O>>;
+    return this.send(
+      op,
+      params,
+      waitMs,
+      this.nextId++,
+      onProgress as ((progress: unknown) => void) | undefined,
+    ) as Promise<OpResult<O>>;
   }
 
   /** arp -a: every entry, or those on `ifName`. */
@@ -168,7 +189,10 @@ export class ControlClient {
     return this.request('list', ifName === undefined ? {} : { ifName });
   }
 
-  /** arp host: the entry for `host` (dotted IPv4); ENOENT when there is none. */
+  /**
+   * arp host: the entries for `host` (dotted IPv4); ENOENT when there is none. A daemon that
+   * predates `entries` answers the first entry alone: see `entriesOf`.
+   */
   get(host: string): Promise<OpResult<'get'>> {
     return this.request('get', { host });
   }
@@ -178,9 +202,13 @@ export class ControlClient {
     return this.request('set', params);
   }
 
-  /** arp -d host [pub]. */
-  delete(host: string, pub = false): Promise<OpResult<'delete'>> {
-    return this.request('delete', pub ? { host, pub } : { host });
+  /** arp -d host [pub]; with `ifName`, only the entry on that interface. */
+  delete(host: string, pub = false, ifName?: string): Promise<OpResult<'delete'>> {
+    return this.request('delete', {
+      host,
+      ...(pub ? { pub } : {}),
+      ...(ifName === undefined ? {} : { ifName }),
+    });
   }
 
   /** arp -d -a (on `ifName` only, if given). */
@@ -214,16 +242,23 @@ export class ControlClient {
     return this.request('resolve', timeoutMs === undefined ? { host } : { host, timeoutMs }, wait);
   }
 
-  /** ICMP echo to `host` through the engine. */
+  /**
+   * ICMP echo to `host` through the engine. With `onProgress`, the daemon is asked to report
+   * each echo as it goes (sent, then answered or not); a daemon that predates progress lines
+   * refuses that with EINVAL (see `isProgressRefused`).
+   */
   ping(
     host: string,
-    options: { count?: number; timeoutMs?: number; intervalMs?: number } = {},
+    options: PingOptions = {},
+    onProgress?: (progress: PingProgress) => void,
   ): Promise<OpResult<'ping'>> {
     const count = options.count ?? LIMITS.pingCount.default;
     const wait =
       (count - 1) * (options.intervalMs ?? LIMITS.pingIntervalMs.default) +
       (options.timeoutMs ?? LIMITS.pingTimeoutMs.default);
-    return this.request('ping', { host, ...options }, wait);
+    const params =
+      onProgress === undefined ? { host, ...options } : { host, ...options, progress: true };
+    return this.request('ping', params, wait, onProgress);
   }
 
   /**
@@ -255,7 +290,8 @@ export class ControlClient {
     op: OpName,
     params: object,
     waitMs: number,
-    id: number = this.nextId++,
+    id: number,
+    onProgress?: (progress: unknown) => void,
   ): Promise<unknown> {
     if (this.closedError) return Promise.reject(this.closedError);
     const limit = waitMs + this.timeoutMs;
@@ -266,7 +302,7 @@ export class ControlClient {
           new ControlError('ETIMEDOUT', `${op}: no response from the daemon within ${limit} ms`),
         );
       }, limit);
-      this.pending.set(id, { op, resolve, reject, timer });
+      this.pending.set(id, { op, resolve, reject, timer, onProgress });
       this.socket.write(encodeRequest(id, op, params as never));
     });
   }
@@ -306,6 +342,10 @@ export class ControlClient {
       this.monitors.get(line.id)?.(line.event);
       return;
     }
+    if ('progress' in line) {
+      this.pending.get(line.id)?.onProgress?.(line.progress);
+      return;
+    }
     if (line.id === null) {
       // Not tied to a request (too many connections, an oversized line): it ends them all.
       if (!line.ok) this.fail(new ControlError(line.error.code, line.error.message));
@@ -328,6 +368,26 @@ export class ControlClient {
       pending.reject(error);
     }
   }
+}
+
+/**
+ * The entries of a `get` answer: its `entries`, or, from a daemon that predates them, the one
+ * entry it answered.
+ */
+export function entriesOf(answer: OpResult<'get'>): readonly EntryInfo[] {
+  return Array.isArray(answer.entries) ? answer.entries : [answer];
+}
+
+/**
+ * Whether `error` is a daemon refusing a `ping`'s `progress` field: one that predates
+ * progress lines (protocol.ts: unknown fields are refused, never ignored).
+ */
+export function isProgressRefused(error: unknown): boolean {
+  return (
+    error instanceof ControlError &&
+    error.code === 'EINVAL' &&
+    error.message === "ping: unknown field 'progress'"
+  );
 }
 
 /** Connects, runs `body` with the client, and always closes the connection. */

@@ -7,6 +7,7 @@ import {
   type ErrorCode,
   encodeError,
   encodeEvent,
+  encodeProgress,
   encodeRequest,
   encodeResult,
   OP_NAMES,
@@ -32,6 +33,7 @@ const VALID: readonly { op: OpName; params: Record<string, unknown> }[] = [
     },
   },
   { op: 'delete', params: { host: '192.0.2.9', pub: true } },
+  { op: 'delete', params: { host: '192.0.2.9', ifName: 'vx1' } },
   { op: 'flush', params: {} },
   { op: 'sysctl-get', params: { name: 'net.link.ether.inet.max_age' } },
   { op: 'sysctl-set', params: { name: 'max_age', value: 60 } },
@@ -39,6 +41,7 @@ const VALID: readonly { op: OpName; params: Record<string, unknown> }[] = [
   { op: 'interfaces', params: {} },
   { op: 'resolve', params: { host: '192.0.2.1', timeoutMs: 500 } },
   { op: 'ping', params: { host: '192.0.2.1', count: 3, timeoutMs: 1000, intervalMs: 200 } },
+  { op: 'ping', params: { host: '192.0.2.1', progress: true } },
   { op: 'monitor', params: {} },
 ];
 
@@ -90,6 +93,24 @@ const INVALID: readonly {
     id: 11,
     code: 'EINVAL',
     says: 'ping: count: expected an integer in 1..100',
+  },
+  {
+    line: '{"v":1,"id":"p","op":"ping","host":"192.0.2.1","progress":1}',
+    id: 'p',
+    code: 'EINVAL',
+    says: 'ping: progress: expected true or false',
+  },
+  {
+    line: '{"v":1,"id":"r","op":"resolve","host":"192.0.2.1","progress":true}',
+    id: 'r',
+    code: 'EINVAL',
+    says: "resolve: unknown field 'progress'",
+  },
+  {
+    line: '{"v":1,"id":"d","op":"delete","host":"192.0.2.1","ifName":""}',
+    id: 'd',
+    code: 'EINVAL',
+    says: 'delete: ifName: expected a non-empty string',
   },
   {
     line: '{"v":1,"id":12,"op":"resolve","host":"192.0.2.1","timeoutMs":1.5}',
@@ -150,6 +171,7 @@ describe('server lines', () => {
       encodeError(null, { code: 'EMSGSIZE', message: 'too long' }),
       encodeError(2, { code: 'ENOENT', message: '192.0.2.1 (192.0.2.1) -- no entry' }),
       encodeEvent(3, { kind: 'lost', time: 5, count: 2 }),
+      encodeProgress(4, { kind: 'sent', transmitted: 1 }),
     ];
     const decoded = cases.map((line) => decodeServerLine(line.slice(0, -1)));
     assert.deepEqual(decoded, [
@@ -169,6 +191,7 @@ describe('server lines', () => {
         },
       },
       { ok: true, line: { v: 1, id: 3, event: { kind: 'lost', time: 5, count: 2 } } },
+      { ok: true, line: { v: 1, id: 4, progress: { kind: 'sent', transmitted: 1 } } },
     ]);
   });
 
@@ -178,7 +201,9 @@ describe('server lines', () => {
       ['[]', 'not a JSON object'],
       ['{"v":2,"id":1,"ok":true,"result":1}', 'protocol version 2'],
       ['{"v":1,"id":1,"ok":false,"error":"x"}', 'without code and message'],
-      ['{"v":1,"id":1}', 'neither a response nor an event'],
+      ['{"v":1,"id":1}', 'neither a response, an event nor progress'],
+      ['{"v":1,"id":1,"progress":7}', 'malformed progress line'],
+      ['{"v":1,"id":null,"progress":{"kind":"sent","transmitted":1}}', 'malformed progress line'],
       ['{"v":1,"id":[],"ok":true}', 'without a valid id'],
     ];
     for (const [line, says] of bad) {

@@ -8,7 +8,8 @@
  * or `{"v":1,"id":7,"ok":false,"error":{"code":"ENOENT","message":"..."}}`; responses to
  * concurrent requests may come back in any order. A `monitor` request is answered once and
  * then followed, on the same connection, by `{"v":1,"id":7,"event":{...}}` lines until the
- * connection closes.
+ * connection closes. A `ping` that asks for `progress` gets `{"v":1,"id":7,"progress":{...}}`
+ * lines as it goes, all before its response.
  *
  * This file is the contract: the types both sides use, and `decodeRequest`, which checks a
  * line against the table of operations so that a handler only ever sees a well-formed request.
@@ -17,7 +18,7 @@ import type { EntryInfo } from '../core/admin.ts';
 import type { EntryState } from '../core/entry.ts';
 import type { LogLevel, RouteEventType } from '../core/events.ts';
 import type { ArpStats } from '../core/stats.ts';
-import type { PingResult } from '../runtime/host.ts';
+import type { PingProbe, PingResult } from '../runtime/host.ts';
 import type { RunnerStats } from '../runtime/runner.ts';
 import { isValidIpv4, isValidMac } from '../wire/addr.ts';
 
@@ -165,6 +166,25 @@ export type ResolveInfo =
       readonly elapsedMs: number;
     };
 
+/**
+ * The answer to `get`: the first matching entry's fields, as a daemon without `entries`
+ * answers, and `entries`, every entry for the host (its host entry, then its proxy-only one).
+ */
+export type GetInfo = EntryInfo & { readonly entries: readonly EntryInfo[] };
+
+/** What a `ping` with `progress` reports as it goes, before its response. */
+export type PingProgress =
+  | {
+      /** An echo request went out (or failed at once); `transmitted` counts them so far. */
+      readonly kind: 'sent';
+      readonly transmitted: number;
+    }
+  | {
+      /** An echo request was answered, failed, or timed out. */
+      readonly kind: 'probe';
+      readonly probe: PingProbe;
+    };
+
 /** The answer to `delete` and `flush`: the entries as they were just before they went. */
 export interface DeletedInfo {
   readonly deleted: readonly EntryInfo[];
@@ -211,12 +231,15 @@ export type MonitorEvent =
 /** The fields of an operation that takes none. */
 export type NoParams = Record<never, never>;
 
-/** Every operation: the fields its request carries and what its result is. */
+/**
+ * Every operation: the fields its request carries, what its result is, and for one that
+ * reports as it goes (when asked with `progress`), what each progress line carries.
+ */
 export interface Operations {
   /** arp -a: every entry, or those on one interface. */
   list: { params: { ifName?: string }; result: EntryInfo[] };
-  /** arp host: one entry (the host entry, else the proxy-only one); ENOENT when none. */
-  get: { params: { host: string }; result: EntryInfo };
+  /** arp host: every entry for the host (its host entry, then its proxy-only one); ENOENT when none. */
+  get: { params: { host: string }; result: GetInfo };
   /** arp -s / -S (`replace`): a static entry; the result is the entry as stored. */
   set: {
     params: {
@@ -230,8 +253,8 @@ export interface Operations {
     };
     result: EntryInfo;
   };
-  /** arp -d host [pub]. */
-  delete: { params: { host: string; pub?: boolean }; result: DeletedInfo };
+  /** arp -d host [pub], on one interface with `ifName`. */
+  delete: { params: { host: string; pub?: boolean; ifName?: string }; result: DeletedInfo };
   /** arp -d -a: every entry but our own addresses (on one interface with `ifName`). */
   flush: { params: { ifName?: string }; result: DeletedInfo };
   /** sysctl net.link.ether.inet[.name]: every knob, or one (full or short name). */
@@ -244,10 +267,17 @@ export interface Operations {
   interfaces: { params: NoParams; result: InterfaceInfo[] };
   /** The MAC of `host`, resolving it if needed, waiting up to `timeoutMs`. */
   resolve: { params: { host: string; timeoutMs?: number }; result: ResolveInfo };
-  /** ICMP echo through the engine's resolve path. */
+  /** ICMP echo through the engine's resolve path; with `progress`, each echo as it goes. */
   ping: {
-    params: { host: string; count?: number; timeoutMs?: number; intervalMs?: number };
+    params: {
+      host: string;
+      count?: number;
+      timeoutMs?: number;
+      intervalMs?: number;
+      progress?: boolean;
+    };
     result: PingResult;
+    progress: PingProgress;
   };
   /** Subscribes this connection to MonitorEvents until it closes. */
   monitor: { params: NoParams; result: { monitoring: true } };
@@ -261,6 +291,9 @@ export type OpParams<O extends OpName> = Operations[O]['params'];
 
 /** An operation's result. */
 export type OpResult<O extends OpName> = Operations[O]['result'];
+
+/** What an operation's progress lines carry (never for one that sends none). */
+export type OpProgress<O extends OpName> = Operations[O] extends { progress: infer P } ? P : never;
 
 /** A request as decoded: the envelope and the operation's fields (a union over operations). */
 export type Request = {
@@ -306,8 +339,15 @@ export interface EventLine {
   readonly event: MonitorEvent;
 }
 
+/** A progress line: a request that asked for them reports how it goes, before its response. */
+export interface ProgressLine {
+  readonly v: 1;
+  readonly id: RequestId;
+  readonly progress: unknown;
+}
+
 /** Anything the daemon writes on a connection. */
-export type ServerLine = Response | EventLine;
+export type ServerLine = Response | EventLine | ProgressLine;
 
 /** An operation that fails with a protocol error code (thrown by handlers, sent as a response). */
 export class ControlFailure extends Error {
@@ -365,7 +405,7 @@ const OPERATIONS: { readonly [O in OpName]: Readonly<Record<keyof OpParams<O>, F
     only: optional(BOOLEAN),
     replace: optional(BOOLEAN),
   },
-  delete: { host: required(IPV4), pub: optional(BOOLEAN) },
+  delete: { host: required(IPV4), pub: optional(BOOLEAN), ifName: optional(STRING) },
   flush: { ifName: optional(STRING) },
   'sysctl-get': { name: optional(STRING) },
   'sysctl-set': {
@@ -383,6 +423,7 @@ const OPERATIONS: { readonly [O in OpName]: Readonly<Record<keyof OpParams<O>, F
     count: optional(integer(LIMITS.pingCount.min, LIMITS.pingCount.max)),
     timeoutMs: optional(integer(LIMITS.pingTimeoutMs.min, LIMITS.pingTimeoutMs.max)),
     intervalMs: optional(integer(LIMITS.pingIntervalMs.min, LIMITS.pingIntervalMs.max)),
+    progress: optional(BOOLEAN),
   },
   monitor: {},
 };
@@ -511,6 +552,11 @@ export function encodeEvent(id: RequestId, event: MonitorEvent): string {
   return `${JSON.stringify({ v: PROTOCOL_VERSION, id, event })}\n`;
 }
 
+/** Encodes a progress line of request `id`. */
+export function encodeProgress(id: RequestId, progress: unknown): string {
+  return `${JSON.stringify({ v: PROTOCOL_VERSION, id, progress })}\n`;
+}
+
 /** What `decodeServerLine` makes of a line from the daemon. */
 export type DecodedServerLine =
   | { readonly ok: true; readonly line: ServerLine }
@@ -545,6 +591,13 @@ export function decodeServerLine(text: string): DecodedServerLine {
     }
     return { ok: true, line: { v: 1, id, event: event as MonitorEvent } };
   }
+  if ('progress' in fields) {
+    const progress = fields.progress;
+    if (id === null || typeof progress !== 'object' || progress === null) {
+      return { ok: false, message: 'the daemon sent a malformed progress line' };
+    }
+    return { ok: true, line: { v: 1, id, progress } };
+  }
   if (fields.ok === true) return { ok: true, line: { v: 1, id, ok: true, result: fields.result } };
   if (fields.ok === false) {
     const error = fields.error as Record<string, unknown> | null | undefined;
@@ -566,5 +619,8 @@ export function decodeServerLine(text: string): DecodedServerLine {
       },
     };
   }
-  return { ok: false, message: 'the daemon sent a line that is neither a response nor an event' };
+  return {
+    ok: false,
+    message: 'the daemon sent a line that is neither a response, an event nor progress',
+  };
 }

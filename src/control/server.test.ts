@@ -103,6 +103,15 @@ async function withServer(
   }
 }
 
+/** Waits until `raw` has received the response to request `id`. */
+async function eventuallyAnswered(raw: Raw, id: number): Promise<void> {
+  const deadline = Date.now() + 3000;
+  while (!raw.lines.some((l) => l.startsWith(`{"v":1,"id":${id},"ok"`))) {
+    if (Date.now() > deadline) assert.fail(`no response to ${id}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 describe('ControlServer', () => {
   it('creates the directory and a socket only its owner may use (0600), removed on close', async () => {
     const path = freshPath();
@@ -248,6 +257,99 @@ describe('ControlServer', () => {
       assert.deepEqual(other.lines, [], 'a connection that did not subscribe gets no events');
       monitor.close();
       other.close();
+    });
+  });
+
+  it('sends progress lines before the response, and none after it', async () => {
+    let late: (() => void) | undefined;
+    const progressing: ControlHandler = {
+      handle(request, context) {
+        context.progress({ step: 1 });
+        context.progress({ step: 2 });
+        late = () => context.progress({ step: 3 });
+        return { op: request.op };
+      },
+    };
+    await withServer({ handler: progressing }, async (_server, path) => {
+      const raw = await Raw.open(path);
+      raw.send('{"v":1,"id":"p","op":"ping","host":"192.0.2.1","progress":true}\n');
+      assert.deepEqual(await raw.take(3), [
+        { v: 1, id: 'p', progress: { step: 1 } },
+        { v: 1, id: 'p', progress: { step: 2 } },
+        { v: 1, id: 'p', ok: true, result: { op: 'ping' } },
+      ]);
+      late?.();
+      raw.send('{"v":1,"id":2,"op":"stats"}\n');
+      const [next] = await raw.take(1);
+      assert.deepEqual(next?.id, 2, 'the late progress line was not sent');
+      raw.close();
+    });
+  });
+
+  it("aborts a request's signal when its connection closes", async () => {
+    let signal: AbortSignal | undefined;
+    const waiting: ControlHandler = {
+      handle(_request, context) {
+        signal = context.signal;
+        // A client that closed is seen as a half-close (which still wants its answer) until a
+        // write to it fails: report something now and then, as a ping with progress does.
+        const timer = setInterval(() => context.progress({ still: 'here' }), 10);
+        return new Promise((resolve) =>
+          context.signal.addEventListener('abort', () => {
+            clearInterval(timer);
+            resolve({});
+          }),
+        );
+      },
+    };
+    await withServer({ handler: waiting }, async (server, path) => {
+      const raw = await Raw.open(path);
+      raw.send('{"v":1,"id":1,"op":"ping","host":"192.0.2.1"}\n');
+      const deadline = Date.now() + 2000;
+      while (signal === undefined && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      assert.equal(signal?.aborted, false, 'running while the client waits');
+      raw.close();
+      await raw.closed;
+      while (!signal?.aborted && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      assert.equal(signal?.aborted, true);
+      assert.equal(server.stats().connections, 0);
+    });
+  });
+
+  it('drops and counts progress lines a client does not read', async () => {
+    let sent = 0;
+    let server: ControlServer | undefined;
+    const flooding: ControlHandler = {
+      async handle(_request, context) {
+        // Give the test time to stop reading, then report until a line is dropped.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        while (server !== undefined && server.stats().eventsLost === 0 && sent < 200_000) {
+          context.progress({ n: ++sent, pad: 'x'.repeat(4096) });
+        }
+        return { sent };
+      },
+    };
+    await withServer({ handler: flooding, monitorBufferBytes: 0 }, async (running, path) => {
+      server = running;
+      const raw = await Raw.open(path);
+      raw.socket.pause();
+      raw.send('{"v":1,"id":1,"op":"ping","host":"192.0.2.1","progress":true}\n');
+      const deadline = Date.now() + 3000;
+      while (running.stats().eventsLost === 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      assert.ok(running.stats().eventsLost > 0, 'a progress line was dropped');
+      raw.socket.resume();
+      // Every line that came is whole, the response last.
+      await eventuallyAnswered(raw, 1);
+      const parsed = raw.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+      assert.deepEqual(parsed.at(-1), { v: 1, id: 1, ok: true, result: { sent } });
+      assert.ok(parsed.length - 1 < sent, `${parsed.length - 1} of ${sent} progress lines sent`);
+      raw.close();
     });
   });
 

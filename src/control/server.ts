@@ -6,7 +6,11 @@
  * Nothing a client sends can hurt the daemon: malformed lines and unknown operations get an
  * error response, a line longer than the cap gets one and then the connection is closed, a
  * handler that throws gets an error response, and a monitor that stops reading loses events
- * (counted, and told) instead of growing the daemon's memory.
+ * (counted, and told) instead of growing the daemon's memory; so do progress lines.
+ *
+ * A handler may report progress (a `ping` asked for it) through its RequestContext, and is
+ * told through the context's signal when the connection closes, so that it stops work no one
+ * waits for any more.
  *
  * Only the socket's owner may connect (connect(2) needs write permission on a Unix socket's
  * file, unix(7)): the socket file is created mode 0600, in a directory created mode 0700 if
@@ -27,6 +31,7 @@ import {
   type ErrorBody,
   encodeError,
   encodeEvent,
+  encodeProgress,
   encodeResult,
   MAX_REQUEST_BYTES,
   type MonitorEvent,
@@ -34,13 +39,32 @@ import {
   type RequestId,
 } from './protocol.ts';
 
+/** What a handler has besides its request: a way to report progress, and to learn the client left. */
+export interface RequestContext {
+  /**
+   * Sends a progress line for this request (`{"v":1,"id":...,"progress":value}`). Ignored
+   * once the request is answered or the connection is closed; dropped and counted
+   * (`eventsLost`) while the client is not reading.
+   */
+  progress(value: unknown): void;
+  /**
+   * Aborted when the connection closes: nobody waits for the result any more. A client that
+   * went away is seen when a write to it fails (a progress line, say); until then its closed
+   * connection looks like a half-closed one, which still wants its response.
+   */
+  readonly signal: AbortSignal;
+}
+
 /** Runs the operations (all but `monitor`, which the server keeps). */
 export interface ControlHandler {
   /**
    * Runs one request and returns its result. Throws ControlFailure or NetarpError for an error
    * response with that code; anything else thrown is answered EINTERNAL and logged.
    */
-  handle(request: Exclude<Request, { op: 'monitor' }>): Promise<unknown> | unknown;
+  handle(
+    request: Exclude<Request, { op: 'monitor' }>,
+    context: RequestContext,
+  ): Promise<unknown> | unknown;
 }
 
 /** Where the server reports what it survived (a handler's bug, a socket error). */
@@ -188,6 +212,8 @@ class Connection {
   monitorId: RequestId | undefined;
   /** Events not sent since the last one that was. */
   private lost = 0;
+  /** One per request in flight: aborted when the connection closes. */
+  private readonly running = new Set<AbortController>();
 
   constructor(
     private readonly server: ControlServer,
@@ -205,6 +231,10 @@ class Connection {
     });
     // Without an 'error' listener a reset by the client would be thrown and end the daemon.
     socket.on('error', () => socket.destroy());
+    socket.on('close', () => {
+      for (const controller of this.running) controller.abort();
+      this.running.clear();
+    });
   }
 
   /** Sends a monitor event, or counts it lost while the client is not reading. */
@@ -299,10 +329,25 @@ class Connection {
       return;
     }
     this.inFlight++;
+    const controller = new AbortController();
+    this.running.add(controller);
+    let answered = false;
+    const context: RequestContext = {
+      progress: (value) => {
+        if (answered || !this.socket.writable) return;
+        if (this.socket.writableLength > this.limits.monitorBufferBytes) {
+          this.server.counters.eventsLost++;
+          return;
+        }
+        this.write(encodeProgress(request.id, value));
+      },
+      signal: controller.signal,
+    };
     this.server
-      .run(request)
+      .run(request, context)
       .then(
         (result) => {
+          answered = true;
           let line: string;
           try {
             line = encodeResult(request.id, result);
@@ -312,9 +357,13 @@ class Connection {
           }
           this.write(line);
         },
-        (error: unknown) => this.sendError(request.id, this.server.failure(request.op, error)),
+        (error: unknown) => {
+          answered = true;
+          this.sendError(request.id, this.server.failure(request.op, error));
+        },
       )
       .finally(() => {
+        this.running.delete(controller);
         this.inFlight--;
         this.endIfIdle();
       });
@@ -483,8 +532,8 @@ export class ControlServer {
   // --- for connections --------------------------------------------------------------------
 
   /** Runs a request through the handler. */
-  run(request: Exclude<Request, { op: 'monitor' }>): Promise<unknown> {
-    return new Promise((resolve) => resolve(this.handler.handle(request)));
+  run(request: Exclude<Request, { op: 'monitor' }>, context: RequestContext): Promise<unknown> {
+    return new Promise((resolve) => resolve(this.handler.handle(request, context)));
   }
 
   /** The error response for what a handler threw. */

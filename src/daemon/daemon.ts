@@ -33,11 +33,12 @@ import {
   type LinkStatsInfo,
   type MonitorEvent,
   type OpResult,
+  type PingProgress,
   type Request,
   type RequestFor,
   type SysctlInfo,
 } from '../control/protocol.ts';
-import { type ControlHandler, ControlServer } from '../control/server.ts';
+import { type ControlHandler, ControlServer, type RequestContext } from '../control/server.ts';
 import type { EntryInfo, StaticEntrySpec } from '../core/admin.ts';
 import {
   type ArpConfig,
@@ -51,7 +52,7 @@ import { assertNever, NetarpError } from '../core/errors.ts';
 import type { LogLevel } from '../core/events.ts';
 import { LinkError } from '../link/link.ts';
 import { type Clock, SystemClock, type Timer } from '../runtime/clock.ts';
-import { Host } from '../runtime/host.ts';
+import { Host, type PingProbe, type PingResult } from '../runtime/host.ts';
 import { Runner, type RuntimeEvent } from '../runtime/runner.ts';
 import { formatIpv4, formatMac, type Ipv4, parseIpv4, parseMac } from '../wire/addr.ts';
 import {
@@ -249,6 +250,13 @@ export class Daemon implements ControlHandler {
   private readonly ghosts = new Map<string, InterfaceConfig>();
   /** Static entries the config owns, by staticKey. */
   private readonly configStatics = new Map<string, StaticConfig>();
+  /**
+   * Every address that may have a proxy-only entry (dotted): one is added for each `pub only`
+   * entry set, and dropped once the address is seen to have none. With it, the entries of an
+   * address are found at the cost of a lookup (Engine.lookup gives the host entry, else the
+   * proxy-only one), not of a walk of the whole table.
+   */
+  private readonly proxyAddresses = new Set<string>();
   private readonly startedAt: number;
   private stopping: Promise<void> | undefined;
   /** Reloads and link reopenings, one at a time, in order; never rejects. */
@@ -280,6 +288,13 @@ export class Daemon implements ControlHandler {
     this.resolver = new Resolver(this.runner, this.engine);
     this.runner.onEvent((event) => {
       this.resolver.onEvent(event);
+      if (
+        event.kind === 'engine' &&
+        event.event.kind === 'route' &&
+        event.event.type === 'delete'
+      ) {
+        this.forgetProxyAddress(event.event.ip);
+      }
       this.emit(monitorEvent(event));
     });
     // Link errors come through the slots (onLinkIssue), which log one line per run of them.
@@ -392,8 +407,14 @@ export class Daemon implements ControlHandler {
 
   // --- control operations -----------------------------------------------------------------
 
-  /** Runs one control request (the ControlHandler). */
-  async handle(request: Exclude<Request, { op: 'monitor' }>): Promise<unknown> {
+  /**
+   * Runs one control request (the ControlHandler). `context` carries progress lines back to
+   * the client and says when it has gone; without one, nothing is reported.
+   */
+  async handle(
+    request: Exclude<Request, { op: 'monitor' }>,
+    context?: RequestContext,
+  ): Promise<unknown> {
     if (this.stopping) throw new ControlFailure('ESHUTDOWN', 'the daemon is stopping');
     switch (request.op) {
       case 'list':
@@ -420,11 +441,7 @@ export class Daemon implements ControlHandler {
           request.timeoutMs ?? LIMITS.resolveTimeoutMs.default,
         );
       case 'ping':
-        return this.host.ping(request.host, {
-          count: request.count ?? LIMITS.pingCount.default,
-          timeoutMs: request.timeoutMs ?? LIMITS.pingTimeoutMs.default,
-          intervalMs: request.intervalMs ?? LIMITS.pingIntervalMs.default,
-        });
+        return this.ping(request, context);
       default:
         return assertNever(request);
     }
@@ -453,10 +470,12 @@ export class Daemon implements ControlHandler {
       : entries.filter((e) => e.ifName === request.ifName);
   }
 
+  /** arp host: every entry for the host, the first one's fields beside them (docs/control.md). */
   private get(request: RequestFor<'get'>): OpResult<'get'> {
-    const entry = this.engine.lookup(this.runner.now(), request.host);
-    if (!entry) throw new NetarpError('ENOENT', `${request.host} (${request.host}) -- no entry`);
-    return entry;
+    const entries = this.entriesAt(parseIpv4(request.host));
+    const first = entries[0];
+    if (!first) throw new NetarpError('ENOENT', `${request.host} (${request.host}) -- no entry`);
+    return { ...first, entries };
   }
 
   private set(request: RequestFor<'set'>): OpResult<'set'> {
@@ -476,7 +495,7 @@ export class Daemon implements ControlHandler {
       replace: request.replace === true,
     };
     if (request.ifName !== undefined) spec.ifName = request.ifName;
-    this.runner.apply((engine, now) => engine.addEntry(now, spec));
+    this.addStatic(spec);
     // The operator set it: a reload no longer owns this entry.
     const key = staticKey({ ip, pub, only });
     this.configStatics.delete(key);
@@ -497,11 +516,21 @@ export class Daemon implements ControlHandler {
   private delete(request: RequestFor<'delete'>): DeletedInfo {
     const ip = parseIpv4(request.host);
     const pub = request.pub === true;
-    // arp -d deletes the host entry, else (or with pub) the proxy-only one (admin.ts).
-    const before = (pub ? undefined : this.findEntry(ip, false)) ?? this.findEntry(ip, true);
-    this.runner.apply((engine, now) => engine.deleteEntry(now, ip, pub));
-    if (before) this.entryGone(before);
-    return { deleted: before ? [before] : [] };
+    const ifName = request.ifName;
+    if (ifName !== undefined) this.requireInterface(ifName);
+    // arp -d deletes the host entry, else (or with pub) the proxy-only one (admin.ts); with an
+    // interface (FreeBSD's -i, which arp -d does not take there), only one on that interface.
+    const target = this.entriesAt(ip).find(
+      (e) => (!pub || e.proxyOnly) && (ifName === undefined || e.ifName === ifName),
+    );
+    if (!target) {
+      const where = ifName === undefined ? '' : ` on ${ifName}`;
+      throw new NetarpError('ENOENT', `${request.host} (${request.host}) -- no entry${where}`);
+    }
+    // Throws EPERM for one of our own addresses.
+    this.runner.apply((engine, now) => engine.deleteEntry(now, ip, target.proxyOnly));
+    this.entryGone(target);
+    return { deleted: [target] };
   }
 
   private flush(request: RequestFor<'flush'>): DeletedInfo {
@@ -537,6 +566,75 @@ export class Daemon implements ControlHandler {
     const name = SYSCTL_PREFIX + key;
     if (old !== request.value) this.log('info', `sysctl ${name}: ${old} -> ${request.value}`);
     return { name, old, value: request.value };
+  }
+
+  /**
+   * ICMP echo, one request every `intervalMs`, each through the host (so through the engine's
+   * resolve path). With `progress`, each request is reported when it goes and when it is
+   * answered or given up; once the client is gone (or the daemon stops) no more are sent.
+   */
+  private async ping(
+    request: RequestFor<'ping'>,
+    context: RequestContext | undefined,
+  ): Promise<PingResult> {
+    const count = request.count ?? LIMITS.pingCount.default;
+    const timeoutMs = request.timeoutMs ?? LIMITS.pingTimeoutMs.default;
+    const intervalMs = request.intervalMs ?? LIMITS.pingIntervalMs.default;
+    const report =
+      request.progress === true && context
+        ? (progress: PingProgress) => context.progress(progress)
+        : undefined;
+    const signal = context?.signal;
+    const probes: Promise<PingProbe>[] = [];
+    for (let i = 0; i < count; i++) {
+      if (i > 0) await this.pause(intervalMs, signal);
+      if (this.stopping || signal?.aborted) break;
+      // One echo each: the host sends it before its promise is first awaited.
+      const probe = this.host
+        .ping(request.host, { count: 1, timeoutMs })
+        .then((result) => result.probes[0]!);
+      report?.({ kind: 'sent', transmitted: i + 1 });
+      probes.push(
+        report
+          ? probe.then((settled) => {
+              report({ kind: 'probe', probe: settled });
+              return settled;
+            })
+          : probe,
+      );
+    }
+    const settled = await Promise.all(probes);
+    const rttsMs = settled.flatMap((p) => (p.ok ? [p.rttMs] : []));
+    return {
+      destination: request.host,
+      transmitted: settled.length,
+      received: rttsMs.length,
+      probes: settled,
+      rttsMs,
+    };
+  }
+
+  /** Resolves after `ms`, or at once when `signal` aborts. */
+  private pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise((resolve) => {
+      if (signal?.aborted) {
+        resolve();
+        return;
+      }
+      const onAbort = (): void => {
+        timer.cancel();
+        resolve();
+      };
+      const timer = this.clock.setTimer(
+        this.clock.now() + ms,
+        () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        { keepAlive: true },
+      );
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
   }
 
   private stats(): OpResult<'stats'> {
@@ -630,10 +728,37 @@ export class Daemon implements ControlHandler {
 
   /** The host entry for `ip`, or with `proxyOnly` its proxy-only (pub only) entry. */
   private findEntry(ip: Ipv4, proxyOnly: boolean): EntryInfo | undefined {
-    const text = formatIpv4(ip);
-    return this.engine
-      .listEntries(this.runner.now())
-      .find((e) => e.ip === text && e.proxyOnly === proxyOnly);
+    return this.entriesAt(ip).find((e) => e.proxyOnly === proxyOnly);
+  }
+
+  /**
+   * Every entry for `ip`: its host entry, then its proxy-only one (the table keeps at most one
+   * of each). The table is walked only for an address that has both kinds, or had.
+   */
+  private entriesAt(ip: Ipv4): EntryInfo[] {
+    const now = this.runner.now();
+    const first = this.engine.lookup(now, ip);
+    // lookup answers the host entry, else the proxy-only one: a proxy-only answer is alone.
+    if (!first || first.proxyOnly) return first ? [first] : [];
+    if (!this.proxyAddresses.has(first.ip)) return [first];
+    const proxy = this.engine.listEntries(now).find((e) => e.proxyOnly && e.ip === first.ip);
+    if (!proxy) {
+      this.proxyAddresses.delete(first.ip);
+      return [first];
+    }
+    return [first, proxy];
+  }
+
+  /** After an entry of `ip` went: forget the address unless it still has one, proxy-only or not. */
+  private forgetProxyAddress(ip: string): void {
+    if (!this.proxyAddresses.has(ip)) return;
+    if (this.engine.lookup(this.runner.now(), ip) === undefined) this.proxyAddresses.delete(ip);
+  }
+
+  /** arp -s: sets a static entry, noting the address of a proxy-only one (entriesAt). */
+  private addStatic(spec: StaticEntrySpec): void {
+    this.runner.apply((engine, now) => engine.addEntry(now, spec));
+    if (spec.pub === true && spec.only === true) this.proxyAddresses.add(formatIpv4(spec.ip));
   }
 
   private keyOf(entry: EntryInfo): string {
@@ -705,7 +830,7 @@ export class Daemon implements ControlHandler {
           deletions++;
         } else {
           const entry = change.entry;
-          this.runner.apply((engine, now) => engine.addEntry(now, staticSpec(entry)));
+          this.addStatic(staticSpec(entry));
           entries++;
         }
         this.configStatics.delete(key);
@@ -747,7 +872,7 @@ export class Daemon implements ControlHandler {
 
   /** Sets a static entry of the config (replacing what is there) and owns it. */
   private applyStatic(entry: StaticConfig): void {
-    this.runner.apply((engine, now) => engine.addEntry(now, staticSpec(entry)));
+    this.addStatic(staticSpec(entry));
     this.configStatics.set(staticKey(entry), entry);
   }
 
