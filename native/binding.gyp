@@ -1,6 +1,7 @@
 {
-  # The netarp native addon: TAP (/dev/net/tun) and AF_PACKET file descriptors for
-  # src/link/tap.ts and src/link/packet.ts, read on Node's own event loop (uv_poll).
+  # The netarp native addon: TAP (/dev/net/tun), AF_PACKET and UDP file descriptors for
+  # src/link/tap.ts, src/link/packet.ts and src/link/vxlan-native.ts, read on Node's own
+  # event loop (uv_poll), UDP written in batches (sendmmsg).
   # Built by native/build.mjs at install time against Node's local headers.
   'targets': [
     {

@@ -5,8 +5,8 @@
 // and stops. It runs as the package's `install` script (so `npm ci` builds it) and as
 // `npm run build:native`.
 //
-// A failed build does not fail the install: TAP and AF_PACKET links are then unavailable and
-// their tests are skipped with the reason. With NETARP_REQUIRE_INTEROP=1 (CI) it does fail,
+// A failed build does not fail the install: TAP and AF_PACKET links are then unavailable,
+// VXLAN links run on node:dgram, and the tests that need the addon are skipped with the reason. With NETARP_REQUIRE_INTEROP=1 (CI) it does fail,
 // since the interop suites would fail later anyway, and here is where the cause is printed.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -21,7 +21,7 @@ const strict = process.env.NETARP_REQUIRE_INTEROP === '1';
 function giveUp(reason) {
   const verdict = strict
     ? 'failing because NETARP_REQUIRE_INTEROP=1'
-    : 'TAP and AF_PACKET links will be unavailable';
+    : 'TAP and AF_PACKET links will be unavailable; VXLAN links use node:dgram';
   process.stderr.write(`netarp: native addon not built: ${reason} (${verdict})\n`);
   process.exit(strict ? 1 : 0);
 }

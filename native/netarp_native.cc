@@ -3,14 +3,17 @@
 //
 //   openTap(name)               open("/dev/net/tun") + ioctl(TUNSETIFF, IFF_TAP|IFF_NO_PI)
 //   openPacket(device, ...)     socket(AF_PACKET, SOCK_RAW) + bind(sockaddr_ll)
+//   openUdp(address, port)      socket(AF_INET, SOCK_DGRAM) + bind (VXLAN's underlay)
 //   new Channel(fd, mode, ...)  uv_poll_t on fd; a whole batch of frames per wakeup
 //
 // No thread is ever parked on a descriptor: the channel's uv_poll_t is an epoll registration
 // on the main loop, and its callback drains up to one batch with non-blocking reads (read()
-// for TAP, one recvmmsg() for AF_PACKET), then makes one call into JavaScript for the batch.
-// Frames go into a ring (an ArrayBuffer the JavaScript side owns) so no wakeup allocates.
-// Writes are one non-blocking write() on the calling thread: the kernel copies the frame
-// before the call returns, so the caller may reuse its buffer at once.
+// for TAP, one recvmmsg() for AF_PACKET and UDP), then makes one call into JavaScript for the
+// batch. Frames go into a ring (an ArrayBuffer the JavaScript side owns) so no wakeup
+// allocates. Writes are one non-blocking write() on the calling thread: the kernel copies the
+// frame before the call returns, so the caller may reuse its buffer at once. A UDP channel
+// also has a transmit ring: JavaScript queues datagrams in it and flush() sends them all, to
+// every remote, with sendmmsg().
 //
 // Errors never throw from the loop: they are reported to JavaScript as errno values, which
 // decides whether the link carries on or is gone (src/link/native/native-link.ts). Why an
@@ -26,10 +29,13 @@
 #include <linux/if_packet.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstddef>
@@ -46,14 +52,18 @@ namespace {
 
 // Bumped whenever the interface below changes, so a stale build is refused with a clear
 // message instead of failing in odd ways (src/link/native/addon.ts checks it).
-constexpr uint32_t kApiVersion = 1;
+constexpr uint32_t kApiVersion = 2;
 
 // The most frames one wakeup reads: a bound on the time one link holds the loop.
 constexpr uint32_t kMaxBatch = 1024;
 
+// The most datagrams one flush may have to send (queued slots x remotes): a bound on the
+// message headers a channel keeps (64 bytes each).
+constexpr size_t kMaxTransmitMessages = 1 << 16;
+
 // Channel modes: how a wakeup reads its batch.
 constexpr uint32_t kModeRead = 0;      // read() until EAGAIN (TAP, SOCK_SEQPACKET pairs)
-constexpr uint32_t kModeRecvmmsg = 1;  // recvmmsg() once (AF_PACKET; any datagram socket)
+constexpr uint32_t kModeRecvmmsg = 1;  // recvmmsg() once (AF_PACKET, UDP; any datagram socket)
 
 // Receive filters for openPacket.
 constexpr uint32_t kFilterAll = 0;      // every frame (ETH_P_ALL)
@@ -282,6 +292,60 @@ Napi::Value OpenPacket(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// openUdp(address: string, port: number) -> { fd, address, port }
+// A non-blocking UDP socket bound to `address`:`port` (port 0: the kernel picks a free one),
+// for a VXLAN link read and written through a channel. The bind is exclusive: no
+// SO_REUSEADDR or SO_REUSEPORT, so a port another socket holds is refused (EADDRINUSE), as
+// node:dgram's bind({ exclusive: true }) does. Returns the address and port actually bound.
+Napi::Value OpenUdp(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsNumber()) {
+    Napi::TypeError::New(env, "openUdp(address: string, port: number)")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::string text = info[0].As<Napi::String>().Utf8Value();
+  double port = info[1].As<Napi::Number>().DoubleValue();
+  struct sockaddr_in address;
+  std::memset(&address, 0, sizeof address);
+  address.sin_family = AF_INET;
+  // Checked in TypeScript with a friendlier message; this keeps the call well-defined.
+  if (inet_pton(AF_INET, text.c_str(), &address.sin_addr) != 1 || !(port >= 0 && port <= 65535) ||
+      port != static_cast<double>(static_cast<uint16_t>(port))) {
+    Napi::RangeError::New(env, "udp: address must be dotted IPv4 and port 0..65535")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  std::string what = "vxlan " + text + ":" + std::to_string(static_cast<int>(port));
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    ErrnoError(env, errno, "socket(AF_INET)", what).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (bind(fd, reinterpret_cast<struct sockaddr*>(&address), sizeof address) < 0) {
+    int err = errno;
+    close(fd);
+    ErrnoError(env, err, "bind", what).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  struct sockaddr_in bound;
+  socklen_t size = sizeof bound;
+  char name[INET_ADDRSTRLEN];
+  if (getsockname(fd, reinterpret_cast<struct sockaddr*>(&bound), &size) < 0 ||
+      inet_ntop(AF_INET, &bound.sin_addr, name, sizeof name) == nullptr) {
+    int err = errno;
+    close(fd);
+    ErrnoError(env, err, "getsockname", what).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("fd", Napi::Number::New(env, fd));
+  result.Set("address", Napi::String::New(env, name));
+  result.Set("port", Napi::Number::New(env, ntohs(bound.sin_port)));
+  return result;
+}
+
 // interfaceInfo(name) -> { ifIndex, hardwareType, mac, mtu }: what an unprivileged process
 // may ask of an interface; ifIndex 0 when there is none.
 Napi::Value InterfaceInfoJs(const Napi::CallbackInfo& info) {
@@ -361,6 +425,12 @@ Napi::Value ErrorText(const Napi::CallbackInfo& info) {
 //     of a socket pair closed); truncated/outgoing: frames dropped in this batch because they
 //     did not fit a slot, or because they were the host's own transmissions.
 //   start() / resume(): (re)arm the poll.  send(frame): bytes written or -errno.
+//   setTransmit(ring: ArrayBuffer, slotSize, lengths: Uint32Array, remotes): a transmit ring
+//     of lengths.length slots, and the IPv4 remotes ({ address, port }) every datagram goes
+//     to; for UDP sockets.
+//   flush(count): sends transmit slots 0..count-1 (lengths[i] bytes each) to every remote;
+//     returns how many of the count x remotes datagrams were not sent (0: all went out), and
+//     flushError() then gives { errno, remote } of the first failure (remote: its index).
 //   close(): stop polling and close fd; idempotent.
 class Channel : public Napi::ObjectWrap<Channel> {
  public:
@@ -370,6 +440,9 @@ class Channel : public Napi::ObjectWrap<Channel> {
                            InstanceMethod("start", &Channel::Start),
                            InstanceMethod("resume", &Channel::Start),
                            InstanceMethod("send", &Channel::Send),
+                           InstanceMethod("setTransmit", &Channel::SetTransmit),
+                           InstanceMethod("flush", &Channel::Flush),
+                           InstanceMethod("flushError", &Channel::FlushError),
                            InstanceMethod("close", &Channel::Close),
                        });
   }
@@ -461,6 +534,147 @@ class Channel : public Napi::ObjectWrap<Channel> {
       written = write(fd_, data, elements);
     } while (written < 0 && errno == EINTR);
     return Napi::Number::New(env, written < 0 ? -errno : written);
+  }
+
+  // Takes the transmit ring and the remotes, and lays out one message header per (slot,
+  // remote) pair once: datagram i to remote r is message i * remotes + r, so a flush of count
+  // slots is the first count * remotes messages, in order, and only the lengths change.
+  Napi::Value SetTransmit(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 4 || !info[0].IsArrayBuffer() || !info[1].IsNumber() ||
+        !info[2].IsTypedArray() || !info[3].IsArray()) {
+      Napi::TypeError::New(env,
+                           "setTransmit(ring: ArrayBuffer, slotSize, lengths: Uint32Array, "
+                           "remotes: { address, port }[])")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    Napi::ArrayBuffer ring = info[0].As<Napi::ArrayBuffer>();
+    uint32_t slotSize = info[1].As<Napi::Number>().Uint32Value();
+    Napi::TypedArray lengths = info[2].As<Napi::TypedArray>();
+    Napi::Array list = info[3].As<Napi::Array>();
+    size_t slots = lengths.ElementLength();
+    if (lengths.TypedArrayType() != napi_uint32_array || slotSize == 0 || slots == 0 ||
+        slots > kMaxBatch || static_cast<size_t>(slotSize) * slots > ring.ByteLength() ||
+        list.Length() == 0 || slots * list.Length() > kMaxTransmitMessages) {
+      Napi::RangeError::New(env, "setTransmit: ring, slot size, lengths or remotes out of range")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    std::vector<struct sockaddr_in> remotes(list.Length());
+    for (uint32_t r = 0; r < list.Length(); r++) {
+      Napi::Value item = list.Get(r);
+      Napi::Value address = env.Undefined();
+      Napi::Value port = env.Undefined();
+      if (item.IsObject()) {
+        address = item.As<Napi::Object>().Get("address");
+        port = item.As<Napi::Object>().Get("port");
+      }
+      struct sockaddr_in& remote = remotes[r];
+      std::memset(&remote, 0, sizeof remote);
+      remote.sin_family = AF_INET;
+      double number = port.IsNumber() ? port.As<Napi::Number>().DoubleValue() : -1;
+      if (!address.IsString() ||
+          inet_pton(AF_INET, address.As<Napi::String>().Utf8Value().c_str(), &remote.sin_addr) !=
+              1 ||
+          !(number >= 1 && number <= 65535) ||
+          number != static_cast<double>(static_cast<uint16_t>(number))) {
+        Napi::RangeError::New(env, "setTransmit: a remote is not { address: dotted IPv4, port }")
+            .ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+      remote.sin_port = htons(static_cast<uint16_t>(number));
+    }
+    txRing_ = Napi::Persistent(ring);
+    txLengths_ = Napi::Persistent(lengths.As<Napi::Uint32Array>());
+    txSlotSize_ = slotSize;
+    txSlots_ = static_cast<uint32_t>(slots);
+    remotes_ = std::move(remotes);
+    txVectors_.assign(slots, iovec{});
+    txMessages_.assign(slots * remotes_.size(), mmsghdr{});
+    for (size_t i = 0; i < slots; i++) {
+      for (size_t r = 0; r < remotes_.size(); r++) {
+        struct msghdr& header = txMessages_[i * remotes_.size() + r].msg_hdr;
+        header.msg_name = &remotes_[r];
+        header.msg_namelen = sizeof remotes_[r];
+        header.msg_iov = &txVectors_[i];
+        header.msg_iovlen = 1;
+      }
+    }
+    return env.Undefined();
+  }
+
+  // Sends the first count queued datagrams to every remote: one sendmmsg() for all of them
+  // when the kernel takes them, more when it takes fewer at a time. A datagram the kernel
+  // refuses on its own (EMSGSIZE, EACCES, a remote with no route) is skipped and the rest
+  // still go; a full socket buffer or device queue (EAGAIN, ENOBUFS) ends the flush, since
+  // the rest would meet the same. Nothing is retried later: what is not sent is counted by
+  // the caller. Returns the number not sent; flushError() says why.
+  Napi::Value Flush(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    flushError_ = 0;
+    flushErrorRemote_ = 0;
+    if (txSlots_ == 0 || info.Length() < 1 || !info[0].IsNumber()) {
+      Napi::TypeError::New(env, "flush(count: number) after setTransmit()")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    uint32_t count = info[0].As<Napi::Number>().Uint32Value();
+    if (count > txSlots_) {
+      Napi::RangeError::New(env, "flush: more datagrams than transmit slots")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    size_t total = static_cast<size_t>(count) * remotes_.size();
+    if (!open_) {
+      flushError_ = EBADF;
+      return Napi::Number::New(env, static_cast<double>(total));
+    }
+    // The ring's address is asked for each flush, not kept: the ArrayBuffer is the
+    // JavaScript side's.
+    uint8_t* ring = static_cast<uint8_t*>(txRing_.Value().Data());
+    const uint32_t* lengths = txLengths_.Value().Data();
+    for (uint32_t i = 0; i < count; i++) {
+      if (lengths[i] > txSlotSize_) {
+        Napi::RangeError::New(env, "flush: a datagram is longer than its slot")
+            .ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+      txVectors_[i].iov_base = ring + static_cast<size_t>(i) * txSlotSize_;
+      txVectors_[i].iov_len = lengths[i];
+    }
+    size_t next = 0;
+    size_t notSent = 0;
+    while (next < total) {
+      // The kernel takes at most UIO_MAXIOV messages a call (it clamps vlen silently).
+      unsigned int batch = static_cast<unsigned int>(std::min<size_t>(total - next, UIO_MAXIOV));
+      int sent = sendmmsg(fd_, &txMessages_[next], batch, MSG_DONTWAIT);
+      if (sent > 0) {
+        next += static_cast<size_t>(sent);
+        continue;
+      }
+      if (sent < 0 && errno == EINTR) continue;
+      int error = sent < 0 ? errno : EIO;
+      if (flushError_ == 0) {
+        flushError_ = error;
+        flushErrorRemote_ = static_cast<uint32_t>(next % remotes_.size());
+      }
+      if (error == EAGAIN || error == EWOULDBLOCK || error == ENOBUFS) {
+        notSent += total - next;
+        break;
+      }
+      // sendmmsg reports a datagram's error only when it is the first of the call: this one.
+      notSent++;
+      next++;
+    }
+    return Napi::Number::New(env, static_cast<double>(notSent));
+  }
+
+  Napi::Value FlushError(const Napi::CallbackInfo& info) {
+    Napi::Object result = Napi::Object::New(info.Env());
+    result.Set("errno", Napi::Number::New(info.Env(), flushError_));
+    result.Set("remote", Napi::Number::New(info.Env(), flushErrorRemote_));
+    return result;
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
@@ -555,7 +769,8 @@ class Channel : public Napi::ObjectWrap<Channel> {
 
   // One recvmmsg() for up to a batch. MSG_TRUNC makes each length the frame's real one, so a
   // frame larger than its slot is seen and dropped rather than handed on cut short. Frames the
-  // host sent (sll_pkttype PACKET_OUTGOING) are dropped where the kernel does not.
+  // host sent (sll_pkttype PACKET_OUTGOING) are dropped where the kernel does not; on a UDP
+  // socket the source is a sockaddr_in, whose family is never AF_PACKET.
   int RecvBatch(uint8_t* ring, uint32_t* lengths, uint32_t* count, uint32_t* truncated,
                 uint32_t* outgoing) {
     for (uint32_t i = 0; i < batch_; i++) {
@@ -615,14 +830,31 @@ class Channel : public Napi::ObjectWrap<Channel> {
   std::unique_ptr<Napi::AsyncContext> context_;
   std::vector<struct mmsghdr> messages_;
   std::vector<struct iovec> vectors_;
+  // Where each datagram came from. Sized for AF_PACKET's sockaddr_ll, which is larger than a
+  // UDP socket's sockaddr_in, so one buffer serves both.
   std::vector<struct sockaddr_ll> addresses_;
+  // The transmit side (setTransmit): the ring, one iovec per slot, the remotes, and one
+  // message per (slot, remote) pair.
+  Napi::Reference<Napi::ArrayBuffer> txRing_;
+  Napi::Reference<Napi::Uint32Array> txLengths_;
+  uint32_t txSlotSize_ = 0;
+  uint32_t txSlots_ = 0;
+  int flushError_ = 0;
+  uint32_t flushErrorRemote_ = 0;
+  std::vector<struct iovec> txVectors_;
+  std::vector<struct sockaddr_in> remotes_;
+  std::vector<struct mmsghdr> txMessages_;
 };
+
+static_assert(sizeof(struct sockaddr_ll) >= sizeof(struct sockaddr_in),
+              "a channel's source address buffer must hold a UDP sender's address");
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("apiVersion", Napi::Number::New(env, kApiVersion));
   exports.Set("maxBatch", Napi::Number::New(env, kMaxBatch));
   exports.Set("openTap", Napi::Function::New(env, OpenTap));
   exports.Set("openPacket", Napi::Function::New(env, OpenPacket));
+  exports.Set("openUdp", Napi::Function::New(env, OpenUdp));
   exports.Set("interfaceInfo", Napi::Function::New(env, InterfaceInfoJs));
   exports.Set("interfaceIndex", Napi::Function::New(env, InterfaceIndex));
   exports.Set("socketPair", Napi::Function::New(env, SocketPair));

@@ -80,9 +80,15 @@ export class Capture {
 /**
  * Pairs the frames of each cold resolution in a capture taken on the kernel peer: a request
  * from `netarpIp` for `kernelIp`, the next reply from the kernel, then the next IPv4 frame
- * from netarp to the kernel. A resolution missing a step is left out.
+ * from netarp to the kernel. A resolution missing a step is left out, and so is one whose
+ * request was captured outside `window` (epoch milliseconds, the capture's clock), when given.
  */
-export function kernelView(path: string, netarpIp: string, kernelIp: string): KernelViewSample[] {
+export function kernelView(
+  path: string,
+  netarpIp: string,
+  kernelIp: string,
+  window?: { readonly fromMs: number; readonly toMs: number },
+): KernelViewSample[] {
   const file = parsePcap(new Uint8Array(readFileSync(path)));
   if ('kind' in file) throw new Error(`${path} is not a capture: ${file.kind}`);
   const netarp = parseIpv4(netarpIp);
@@ -106,10 +112,14 @@ export function kernelView(path: string, netarpIp: string, kernelIp: string): Ke
     } else if (etherType === 0x0800 && requestAt !== undefined && replyAt !== undefined) {
       // IPv4 header: source at 12, destination at 16 (after the 14-byte Ethernet header).
       if (readIpv4(frame, 26) === netarp && readIpv4(frame, 30) === kernel) {
-        samples.push({
-          requestToHeldMs: timestampMs - requestAt,
-          replyToHeldMs: timestampMs - replyAt,
-        });
+        const inWindow =
+          window === undefined || (requestAt >= window.fromMs && requestAt <= window.toMs);
+        if (inWindow) {
+          samples.push({
+            requestToHeldMs: timestampMs - requestAt,
+            replyToHeldMs: timestampMs - replyAt,
+          });
+        }
         requestAt = undefined;
         replyAt = undefined;
       }

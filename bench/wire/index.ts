@@ -3,15 +3,18 @@
  * topology.ts:
  *
  * - replies/s over VXLAN, closed loop: the C generator keeps a window of ARP requests in
- *   flight from many senders and counts only correct replies, against netarp (runtime +
- *   node:dgram VXLAN link) and against the Linux kernel's vxlan device, alternating within
- *   each repetition; the ratio is taken per repetition. Two C reference responders (batched
- *   and one syscall per datagram) show what the UDP path alone allows a userspace responder.
+ *   flight from many senders and counts only correct replies, against netarp (runtime + VXLAN
+ *   link on the native addon's batched UDP channel, `wire.io`) and against the Linux kernel's
+ *   vxlan device, alternating within each repetition; the ratio is taken per repetition. A
+ *   second netarp on node:dgram (`wire.dgram`) is measured in the same repetitions, for
+ *   comparison. Two C reference responders (batched and one syscall per datagram) show what
+ *   the UDP path alone allows a userspace responder.
  * - first-packet latency: netarp sends to a cold destination (the kernel) through Host.ping;
  *   the runtime clock from the send to the held frame handed to the link, and the kernel's
- *   own view from a capture on its vxlan device.
+ *   own view from a capture on its vxlan device; again on node:dgram with `wire.dgram`.
  */
 import { join } from 'node:path';
+import { VXLAN_IO_CHOICES, type VxlanIoChoice } from '../../src/link/vxlan.ts';
 import type {
   BenchFamily,
   BenchOptions,
@@ -40,6 +43,10 @@ export interface WireSettings {
   reps: number;
   /** Also measure the two C reference responders. */
   references: boolean;
+  /** The io backend of the netarp subject (`native`, `dgram` or `auto`). */
+  io: VxlanIoChoice;
+  /** Also measure a netarp on node:dgram, as an extra subject (when `io` is not dgram). */
+  dgram: boolean;
   /** Cold resolutions counted, and uncounted ones before them. */
   latencyCount: number;
   latencyWarmup: number;
@@ -61,6 +68,8 @@ const FULL: WireSettings = {
   warmupMs: 500,
   reps: 5,
   references: true,
+  io: 'native',
+  dgram: true,
   latencyCount: 200,
   latencyWarmup: 20,
   latencyGapMs: 5,
@@ -74,6 +83,8 @@ const SMOKE: WireSettings = {
   warmupMs: 100,
   reps: 1,
   references: false,
+  io: 'native',
+  dgram: false,
   latencyCount: 20,
   latencyWarmup: 3,
   latencyGapMs: 2,
@@ -87,8 +98,14 @@ export function wireSettings(options: Pick<BenchOptions, 'smoke' | 'params'>): W
     const name = key.slice('wire.'.length);
     if (!(name in settings)) throw new Error(`unknown parameter ${key}`);
     const field = name as keyof WireSettings;
-    if (field === 'references') {
-      settings.references = text === 'true' || text === '1';
+    if (field === 'references' || field === 'dgram') {
+      settings[field] = text === 'true' || text === '1';
+      continue;
+    }
+    if (field === 'io') {
+      const io = VXLAN_IO_CHOICES.find((choice) => choice === text);
+      if (io === undefined) throw new Error(`${key} must be one of ${VXLAN_IO_CHOICES.join(', ')}`);
+      settings.io = io;
       continue;
     }
     const value = Number(text);
@@ -105,7 +122,18 @@ export function wireSettings(options: Pick<BenchOptions, 'smoke' | 'params'>): W
 }
 
 /** Who answers in a measurement. */
-type Subject = 'kernel' | 'netarp' | 'reflector-batch' | 'reflector-single';
+type Subject = 'kernel' | 'netarp' | 'netarp-dgram' | 'reflector-batch' | 'reflector-single';
+
+/**
+ * The port of the netarp on node:dgram measured beside the main one (both run for the whole
+ * measurement, each idle while the other is driven): one no endpoint of topology.ts uses.
+ */
+const DGRAM_NETARP_PORT = 4793;
+
+/** `count` datagrams over `batches` wakeups or flushes, as "N.N", or "-" for none. */
+function perBatch(count: number, batches: number): string {
+  return batches > 0 ? (count / batches).toFixed(1) : '-';
+}
 
 /** One closed-loop measurement and the CPU it cost. */
 export interface WireRun {
@@ -146,30 +174,45 @@ async function measure(
   const runs: WireRun[] = [];
   const notes: string[] = [];
 
-  const peer = await NetarpPeer.start(topo, topo.netarp);
+  const withDgram = settings.dgram && settings.io !== 'dgram';
+  const dgramNetarp: Responder = { ...topo.netarp, port: DGRAM_NETARP_PORT };
+  const peer = await NetarpPeer.start(topo, topo.netarp, { io: settings.io });
+  const dgramPeer = withDgram
+    ? await NetarpPeer.start(topo, dgramNetarp, { io: 'dgram' }).catch(async (error: unknown) => {
+        await peer.close();
+        throw error;
+      })
+    : undefined;
   let netarpState: Awaited<ReturnType<NetarpPeer['state']>>;
+  let dgramState: Awaited<ReturnType<NetarpPeer['state']>> | undefined;
   let kernelNeighbours: Record<string, number> = {};
   try {
     // Warm-up, not counted: the JIT compiles netarp's path, both sides learn every sender.
-    log('wire: warm-up (netarp, kernel)');
+    log(`wire: warm-up (netarp${withDgram ? ', netarp on dgram' : ''}, kernel)`);
     await loadgen.client(topo, topo.netarp, { ...load, warmupMs: 0, durationMs: durationMs });
+    if (withDgram) {
+      await loadgen.client(topo, dgramNetarp, { ...load, warmupMs: 0, durationMs: durationMs });
+    }
     await loadgen.client(topo, topo.kernel, { ...load, warmupMs: 0, durationMs: durationMs });
     // Whether the kernel could enter every sender (it answers only those it enters).
     kernelNeighbours = await topo.kernelNeighbourStates();
 
     const subjects: Subject[] = ['kernel', 'netarp'];
+    if (withDgram) subjects.push('netarp-dgram');
     if (settings.references) subjects.push('reflector-batch', 'reflector-single');
     for (let rep = 1; rep <= settings.reps; rep++) {
       // A different order each repetition, so that a drift of the machine is not one-sided.
       const order = subjects.map((_, i) => subjects[(i + rep - 1) % subjects.length]!);
       for (const subject of order) {
         const options = { ...load, warmupMs: settings.warmupMs };
-        if (subject === 'netarp') {
-          const before = (await peer.state()).cpu;
+        if (subject === 'netarp' || subject === 'netarp-dgram') {
+          const [driven, target] =
+            subject === 'netarp' ? [peer, topo.netarp] : [dgramPeer!, dgramNetarp];
+          const before = (await driven.state()).cpu;
           const started = performance.now();
-          const client = await loadgen.client(topo, topo.netarp, options);
+          const client = await loadgen.client(topo, target, options);
           const wallSeconds = (performance.now() - started) / 1000;
-          const after = (await peer.state()).cpu;
+          const after = (await driven.state()).cpu;
           const cpuSeconds = (after.user - before.user + after.system - before.system) / 1e6;
           runs.push({ rep, subject, client, responderCores: cpuSeconds / wallSeconds });
         } else if (subject === 'kernel') {
@@ -199,8 +242,10 @@ async function measure(
       }
     }
     netarpState = await peer.state();
+    dgramState = await dgramPeer?.state();
   } finally {
     await peer.close();
+    await dgramPeer?.close();
   }
 
   // Extra, uncounted netarp runs under the profilers, when asked.
@@ -212,6 +257,7 @@ async function measure(
           loadgen,
           { ...load, warmupMs: settings.warmupMs },
           options.profileDir,
+          settings.io,
           log,
         );
   if (profile?.v8 !== undefined) {
@@ -228,30 +274,50 @@ async function measure(
   );
   const latencyNetarp: Responder = { ...topo.netarp, port: topo.latencyPeer.port };
   const capturePath = join(loadgen.binary, '..', 'latency.pcap');
+  const coldRuns = withDgram ? 2 : 1;
   const capture = await Capture.start(
     topo,
     topo.generatorNs,
     'vxg',
     capturePath,
     Math.ceil(
-      ((settings.latencyCount + settings.latencyWarmup) * (settings.latencyGapMs + 1000)) / 1000,
-    ) + 30,
+      (coldRuns *
+        (settings.latencyCount + settings.latencyWarmup) *
+        (settings.latencyGapMs + 1000)) /
+        1000,
+    ) +
+      30 * coldRuns,
   );
-  const latencyPeer = await NetarpPeer.start(topo, latencyNetarp);
-  // The first arptimer pass runs one second after the first address appears (if_ether.c
-  // l.209), then every prune_intvl. Like the seed (l.184 with l.558) it frees an entry being
-  // asked for in that same second, held packet and all, so a resolution in flight at that
-  // moment never completes. Start after the first pass: this measures resolution, not it.
-  await new Promise((wake) => setTimeout(wake, 1200));
-  let cold: Awaited<ReturnType<NetarpPeer['coldResolutions']>>;
+  /** One netarp on `io` resolving the kernel peer cold, again and again; then closed. */
+  const coldRun = async (io: VxlanIoChoice) => {
+    const latencyPeer = await NetarpPeer.start(topo, latencyNetarp, { io });
+    try {
+      // The first arptimer pass runs one second after the first address appears (if_ether.c
+      // l.209), then every prune_intvl. Like the seed (l.184 with l.558) it frees an entry
+      // being asked for in that same second, held packet and all, so a resolution in flight
+      // at that moment never completes. Start after the first pass: this measures
+      // resolution, not it.
+      await new Promise((wake) => setTimeout(wake, 1200));
+      const fromMs = Date.now();
+      const cold = await latencyPeer.coldResolutions(
+        topo.latencyPeer.ip,
+        settings.latencyWarmup + settings.latencyCount,
+        settings.latencyGapMs,
+        1000,
+      );
+      return { cold, window: { fromMs, toMs: Date.now() } };
+    } finally {
+      await latencyPeer.close();
+    }
+  };
+  let main: Awaited<ReturnType<typeof coldRun>>;
+  let dgramCold: Awaited<ReturnType<typeof coldRun>> | undefined;
   try {
-    cold = await latencyPeer.coldResolutions(
-      topo.latencyPeer.ip,
-      settings.latencyWarmup + settings.latencyCount,
-      settings.latencyGapMs,
-      1000,
-    );
-    await latencyPeer.close();
+    main = await coldRun(settings.io);
+    if (withDgram) {
+      log('wire: first-packet latency, netarp on node:dgram');
+      dgramCold = await coldRun('dgram');
+    }
     // The baseline: the kernel resolving the same peer the same way, seen by the same capture.
     if (capture !== undefined && findTool('ping') !== undefined) {
       log('wire: first-packet latency baseline, the kernel as the sender');
@@ -261,15 +327,20 @@ async function measure(
       }
     }
   } finally {
-    await latencyPeer.close();
     await capture?.stop();
   }
+  const cold = main.cold;
   const counted = cold.samples.filter((s) => s.index >= settings.latencyWarmup);
   const failed = cold.failures.filter((f) => f.index >= settings.latencyWarmup);
+  const dgramCounted = (dgramCold?.cold.samples ?? []).filter(
+    (s) => s.index >= settings.latencyWarmup,
+  );
   const kernelSide =
     capture === undefined
       ? []
-      : kernelView(capture.path, topo.netarp.ip, topo.latencyPeer.ip).slice(settings.latencyWarmup);
+      : kernelView(capture.path, topo.netarp.ip, topo.latencyPeer.ip, main.window).slice(
+          settings.latencyWarmup,
+        );
   const kernelClient =
     capture === undefined
       ? []
@@ -284,6 +355,7 @@ async function measure(
   const kernelRates = rates('kernel');
   const netarpRates = rates('netarp');
   const ratios = netarpRates.map((n, i) => n / kernelRates[i]!);
+  const io = netarpState.link.io;
   const measurements: Measurement[] = [
     measurement(
       'wire.kernel.replies',
@@ -293,14 +365,54 @@ async function measure(
     ),
     measurement(
       'wire.netarp.replies',
-      'replies/s, netarp (runtime, node:dgram VXLAN)',
+      `replies/s, netarp (runtime, VXLAN link on ${io})`,
       'replies/s',
       netarpRates,
     ),
-    measurement('wire.ratio', 'netarp / kernel replies/s, same repetition', 'x', ratios, {
+    measurement('wire.ratio', `netarp (${io}) / kernel replies/s, same repetition`, 'x', ratios, {
       target: { op: '>=', value: 0.9, text: '>= 0.9x (goal 1.0x)' },
     }),
   ];
+  if (withDgram) {
+    const dgramRates = rates('netarp-dgram');
+    measurements.push(
+      measurement(
+        'wire.dgram.replies',
+        'replies/s, netarp (runtime, VXLAN link on node:dgram)',
+        'replies/s',
+        dgramRates,
+      ),
+      measurement(
+        'wire.dgram.ratio',
+        'netarp (node:dgram) / kernel replies/s, same repetition',
+        'x',
+        dgramRates.map((n, i) => n / kernelRates[i]!),
+      ),
+      measurement(
+        'wire.dgram.cpuPerReply',
+        'CPU per reply, netarp process on node:dgram',
+        'us',
+        of('netarp-dgram').map(responderCpuPerReply),
+      ),
+    );
+    if (dgramCounted.length > 0) {
+      measurements.push(
+        measurement(
+          'wire.dgram.latency.held.median',
+          'first packet on node:dgram: send to held frame handed to the link (runtime clock)',
+          'ms',
+          dgramCounted.map((s) => s.heldMs),
+        ),
+        measurement(
+          'wire.dgram.latency.held.p99',
+          'first packet on node:dgram: send to held frame handed to the link (runtime clock)',
+          'ms',
+          dgramCounted.map((s) => s.heldMs),
+          { statistic: 'p99' },
+        ),
+      );
+    }
+  }
   if (settings.references) {
     const relative = (subject: Subject) => rates(subject).map((r, i) => r / kernelRates[i]!);
     measurements.push(
@@ -439,9 +551,17 @@ async function measure(
       `per subject after ${settings.warmupMs} ms warm-up`,
     `replies checked field by field: ${invalid} invalid, ${lost} requests lost in measured intervals`,
     `kernel neighbour entries on vxk after the warm-up, by state: ${JSON.stringify(kernelNeighbours)}`,
-    `netarp: ${netarpState.entries} entries, rxrequests ${netarpState.engine.rxrequests}, ` +
-      `txreplies ${netarpState.engine.txreplies}, link txErrors ${netarpState.link.txErrors}, ` +
-      `runner errors ${netarpState.runner.handlerErrors + netarpState.runner.linkErrors}`,
+    ...[netarpState, dgramState].flatMap((state) =>
+      state === undefined
+        ? []
+        : [
+            `netarp (${state.link.io}): ${state.entries} entries, rxrequests ${state.engine.rxrequests}, ` +
+              `txreplies ${state.engine.txreplies}, link txErrors ${state.link.txErrors}, ` +
+              `runner errors ${state.runner.handlerErrors + state.runner.linkErrors}; ` +
+              `datagrams per receive ${perBatch(state.link.rxFrames, state.link.rxBatches)}, ` +
+              `per send ${perBatch(state.link.txFrames, state.link.txBatches)}`,
+          ],
+    ),
     `latency: ${counted.length} of ${settings.latencyCount} cold resolutions completed` +
       `${failed.length > 0 ? ` (failed: ${JSON.stringify(failed)})` : ''}; ` +
       `kernel-side pairs ${kernelSide.length}; kernel-sender baseline pairs ${kernelClient.length}`,
@@ -459,6 +579,9 @@ async function measure(
     );
   }
   if (netarpState.errors.length > 0) notes.push(`netarp errors: ${netarpState.errors.join('; ')}`);
+  if (dgramState !== undefined && dgramState.errors.length > 0) {
+    notes.push(`netarp (dgram) errors: ${dgramState.errors.join('; ')}`);
+  }
   if (counted.length === 0) throw new Error('no cold resolution completed');
   if (mid(netarpRates) === 0 || mid(kernelRates) === 0) {
     throw new Error(`no replies: netarp ${mid(netarpRates)}/s, kernel ${mid(kernelRates)}/s`);
@@ -473,11 +596,13 @@ async function measure(
       latency: {
         netarp: counted,
         failures: failed,
+        dgram: dgramCounted,
         kernel: kernelSide,
         kernelSender: kernelClient,
       },
       kernelNeighbours,
       netarp: netarpState,
+      dgram: dgramState,
       profile,
     },
   };

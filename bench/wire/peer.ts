@@ -5,7 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { ArpStats } from '../../src/core/stats.ts';
-import type { VxlanLinkStats } from '../../src/link/vxlan.ts';
+import type { VxlanIoChoice, VxlanLinkStats } from '../../src/link/vxlan.ts';
 import type { RunnerStats } from '../../src/runtime/runner.ts';
 import type { ColdRun, ResponderCommand } from './responder.ts';
 import type { Responder, WireTopology } from './topology.ts';
@@ -80,14 +80,16 @@ export class NetarpPeer {
   }
 
   /**
-   * Starts responder.ts in the responder namespace as `who`, its VXLAN link flooding to the
-   * generator namespace on the same port. `nodeFlags` go before the script (e.g. --cpu-prof).
+   * Starts responder.ts in the responder namespace as `who`, its VXLAN link (on the `io`
+   * backend, native by default) flooding to the generator namespace on the same port.
+   * `nodeFlags` go before the script (e.g. --cpu-prof).
    */
   static async start(
     topo: WireTopology,
     who: Responder,
-    nodeFlags: readonly string[] = [],
+    options: { readonly io?: VxlanIoChoice; readonly nodeFlags?: readonly string[] } = {},
   ): Promise<NetarpPeer> {
+    const nodeFlags = options.nodeFlags ?? [];
     const child = topo.spawnIn(
       topo.responderNs,
       [
@@ -110,6 +112,8 @@ export class NetarpPeer {
         `${who.ip}/${topo.prefixLength}`,
         '--max-seconds',
         '900',
+        '--io',
+        options.io ?? 'native',
       ],
       REPO_ROOT,
     );

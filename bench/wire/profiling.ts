@@ -7,6 +7,7 @@
  */
 import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { VxlanIoChoice } from '../../src/link/vxlan.ts';
 import { formatProfileSummary, summarizeProfileFile } from '../profile.ts';
 import type { Loadgen } from './loadgen.ts';
 import { NetarpPeer } from './peer.ts';
@@ -44,16 +45,20 @@ function newestMainProfile(dir: string): string | undefined {
   return best?.path;
 }
 
-/** Both profiling runs; writes into `dir`. */
+/** Both profiling runs of netarp on the `io` backend; writes into `dir`. */
 export async function profileNetarp(
   topo: WireTopology,
   loadgen: Loadgen,
   load: ProfileLoad,
   dir: string,
+  io: VxlanIoChoice,
   log: (line: string) => void,
 ): Promise<ProfileFiles> {
-  log(`wire: profiling netarp under load (V8) into ${dir}`);
-  const profiled = await NetarpPeer.start(topo, topo.netarp, ['--cpu-prof', '--cpu-prof-dir', dir]);
+  log(`wire: profiling netarp (io ${io}) under load (V8) into ${dir}`);
+  const profiled = await NetarpPeer.start(topo, topo.netarp, {
+    io,
+    nodeFlags: ['--cpu-prof', '--cpu-prof-dir', dir],
+  });
   try {
     await loadgen.client(topo, topo.netarp, load);
   } finally {
@@ -70,11 +75,14 @@ export async function profileNetarp(
   const data = join(dir, 'netarp-perf.data');
   // --perf-basic-prof also turns on V8's log, by default a file per isolate in the working
   // directory: send it to the profile directory instead.
-  const peer = await NetarpPeer.start(topo, topo.netarp, [
-    '--perf-basic-prof',
-    `--logfile=${join(dir, 'netarp-v8.log')}`,
-    '--no-logfile-per-isolate',
-  ]);
+  const peer = await NetarpPeer.start(topo, topo.netarp, {
+    io,
+    nodeFlags: [
+      '--perf-basic-prof',
+      `--logfile=${join(dir, 'netarp-v8.log')}`,
+      '--no-logfile-per-isolate',
+    ],
+  });
   try {
     const generator = loadgen.client(topo, topo.netarp, load);
     // Attach once the warm-up is over; record for the measured interval.

@@ -3,11 +3,12 @@
  *
  *   ip netns exec NS node --import tsx bench/wire/responder.ts --local 198.18.0.1 \
  *     --remote 198.18.0.2 --port 4789 --vni 42 --mac 02:00:00:00:00:02 \
- *     --address 198.19.0.2/21 [--max-seconds 600]
+ *     --address 198.19.0.2/21 [--io native|dgram|auto] [--max-seconds 600]
  *
- * The same pieces the daemon runs: an Engine with one interface on a VXLAN link (node:dgram),
- * a Runner on the system clock and a Host for ping. It answers ARP for its address as fast as
- * the runtime goes, and speaks JSON lines: it prints `ready`, then answers commands from stdin:
+ * The same pieces the daemon runs: an Engine with one interface on a VXLAN link (on the io
+ * backend --io names, native by default), a Runner on the system clock and a Host for ping.
+ * It answers ARP for its address as fast as the runtime goes, and speaks JSON lines: it prints
+ * `ready` (with the link's io backend), then answers commands from stdin:
  *   {"id":1,"cmd":"stats"}     counters, table size and the process's CPU time
  *   {"id":2,"cmd":"latency","destination":"198.19.0.1","count":200,"gapMs":5,"timeoutMs":1000}
  *                              cold first-packet latency, `count` times (see `coldResolutions`)
@@ -19,7 +20,7 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { Engine } from '../../src/core/engine.ts';
-import { VxlanLink } from '../../src/link/vxlan.ts';
+import { VXLAN_IO_CHOICES, VxlanLink } from '../../src/link/vxlan.ts';
 import { SystemClock } from '../../src/runtime/clock.ts';
 import { Host } from '../../src/runtime/host.ts';
 import { Runner } from '../../src/runtime/runner.ts';
@@ -104,10 +105,15 @@ async function main(): Promise<void> {
       mac: { type: 'string' },
       address: { type: 'string' },
       'max-seconds': { type: 'string', default: '600' },
+      io: { type: 'string', default: 'native' },
     },
   });
   if (!values.local || !values.remote || !values.mac || !values.address) {
     throw new Error('responder: --local, --remote, --mac and --address are required');
+  }
+  const io = VXLAN_IO_CHOICES.find((choice) => choice === values.io);
+  if (io === undefined) {
+    throw new Error(`responder: --io must be one of ${VXLAN_IO_CHOICES.join(', ')}`);
   }
   const maxSeconds = Number(values['max-seconds']);
   // The lifetime bound: whatever the benchmark does, this process ends.
@@ -121,6 +127,7 @@ async function main(): Promise<void> {
     vni: Number(values.vni),
     local: { address: values.local, port },
     remotes: [{ address: values.remote, port }],
+    io,
   });
   const runner = new Runner(engine, { clock, links: { [IF_NAME]: link } });
   const host = new Host(runner);
@@ -200,7 +207,7 @@ async function main(): Promise<void> {
     errors,
   });
 
-  print({ type: 'ready', local: link.localEndpoint() });
+  print({ type: 'ready', io: link.io, local: link.localEndpoint() });
 
   let closing = false;
   const close = async (): Promise<void> => {

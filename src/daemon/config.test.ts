@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parseCidr, parseIpv4, parseMac } from '../wire/addr.ts';
-import { ConfigError, loadConfig, parseConfig } from './config.ts';
+import { ConfigError, describeLink, loadConfig, parseConfig } from './config.ts';
 
 const FILE = '/etc/netarp/netarp.toml';
 
@@ -96,6 +96,7 @@ describe('parseConfig', () => {
             { address: '198.18.0.3', port: 4789 },
           ],
           vni: 42,
+          io: 'auto',
         },
         pcap: '/etc/netarp/vx0.pcap',
         bridge: undefined,
@@ -173,6 +174,27 @@ describe('parseConfig', () => {
     ]);
     // Relative to the config file's directory, like a capture file.
     assert.equal(config.state, '/etc/netarp/state/netarp.json');
+  });
+
+  it('reads a vxlan link\'s io, "auto" when absent, and names it in the summary unless auto', () => {
+    const linkOf = (io: string) => {
+      const text = vx(
+        '',
+        `link = { type = "vxlan", local = "198.18.0.1", remote = ["198.18.0.2"], vni = 1${io} }`,
+      );
+      const link = parseConfig(text, FILE).interfaces[0]?.link;
+      assert.ok(link?.type === 'vxlan');
+      return link;
+    };
+    assert.deepEqual(
+      ['', ', io = "auto"', ', io = "native"', ', io = "dgram"'].map((io) => linkOf(io).io),
+      ['auto', 'auto', 'native', 'dgram'],
+    );
+    assert.equal(describeLink(linkOf('')), 'vxlan 198.18.0.1:4789 -> 198.18.0.2:4789 vni 1');
+    assert.equal(
+      describeLink(linkOf(', io = "dgram"')),
+      'vxlan 198.18.0.1:4789 -> 198.18.0.2:4789 vni 1 io dgram',
+    );
   });
 
   it('accepts an empty file (a daemon with nothing yet, filled by a reload)', () => {
@@ -373,7 +395,25 @@ const BAD: readonly { name: string; text: string; at: string; says: string }[] =
       'link = { type = "vxlan", local = "198.18.0.1", remote = ["198.18.0.2"], vni = 1, ttl = 3 }',
     ),
     at: 'interface[0].link.ttl',
-    says: 'unknown key',
+    says: 'unknown key (known: type, local, remote, vni, io)',
+  },
+  {
+    name: 'vxlan io unknown',
+    text: vx(
+      '',
+      'link = { type = "vxlan", local = "198.18.0.1", remote = ["198.18.0.2"], vni = 1, io = "uring" }',
+    ),
+    at: 'interface[0].link.io',
+    says: 'expected "auto", "native", "dgram", got "uring"',
+  },
+  {
+    name: 'vxlan io not a string',
+    text: vx(
+      '',
+      'link = { type = "vxlan", local = "198.18.0.1", remote = ["198.18.0.2"], vni = 1, io = true }',
+    ),
+    at: 'interface[0].link.io',
+    says: 'expected a non-empty string',
   },
   {
     name: 'tap device missing',

@@ -22,6 +22,7 @@ import {
 import { Engine } from '../core/engine.ts';
 import { NetarpError } from '../core/errors.ts';
 import type { CarpState, InterfaceKind, InterfaceSpec } from '../core/iface.ts';
+import { VXLAN_IO_CHOICES, type VxlanIoChoice } from '../link/vxlan-io.ts';
 import {
   formatIpv4,
   type Ipv4,
@@ -63,6 +64,8 @@ export type LinkSpec =
       readonly local: Endpoint;
       readonly remotes: readonly Endpoint[];
       readonly vni: number;
+      /** The link's I/O backend (links.md): "auto" unless the file says. */
+      readonly io: VxlanIoChoice;
     }
   | { readonly type: 'tap'; readonly device: string }
   | { readonly type: 'packet'; readonly device: string };
@@ -351,7 +354,7 @@ function readLink(reader: Reader, value: unknown, path: string): LinkSpec {
   const type = (value as Table).type;
   switch (type) {
     case 'vxlan': {
-      const table = reader.table(value, path, ['type', 'local', 'remote', 'vni']);
+      const table = reader.table(value, path, ['type', 'local', 'remote', 'vni', 'io']);
       if (table.local === undefined) reader.fail(join(path, 'local'), 'is required');
       const local = reader.endpoint(table.local, join(path, 'local'), 0);
       const remote = table.remote;
@@ -363,7 +366,15 @@ function readLink(reader: Reader, value: unknown, path: string): LinkSpec {
       const remotes = remote.map((r, i) => reader.endpoint(r, `${remotePath}[${i}]`, 1));
       if (table.vni === undefined) reader.fail(join(path, 'vni'), 'is required');
       const vni = reader.integer(table.vni, join(path, 'vni'), 0, VXLAN_MAX_VNI);
-      return { type, local, remotes, vni };
+      const ioText = reader.string(table, 'io', path, false) ?? 'auto';
+      const io = VXLAN_IO_CHOICES.find((choice) => choice === ioText);
+      if (io === undefined) {
+        reader.fail(
+          join(path, 'io'),
+          `expected ${VXLAN_IO_CHOICES.map((c) => `"${c}"`).join(', ')}, got "${ioText}"`,
+        );
+      }
+      return { type, local, remotes, vni, io };
     }
     case 'tap':
     case 'packet': {
@@ -708,7 +719,7 @@ export function describeLink(link: LinkSpec): string {
     case 'vxlan':
       return `vxlan ${link.local.address}:${link.local.port} -> ${link.remotes
         .map((r) => `${r.address}:${r.port}`)
-        .join(',')} vni ${link.vni}`;
+        .join(',')} vni ${link.vni}${link.io === 'auto' ? '' : ` io ${link.io}`}`;
     case 'tap':
     case 'packet':
       return `${link.type} ${link.device}`;

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { nativeUnavailableReason } from '../link/native/addon.ts';
 import { VxlanLink } from '../link/vxlan.ts';
 import { ManualClock } from '../runtime/clock.ts';
 import { parsePcap } from '../wire/pcap.ts';
@@ -13,11 +14,12 @@ const dir = mkdtempSync(join(tmpdir(), 'netarp-links-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const clock = new ManualClock(1_700_000_000_000);
 
-const vxlan = (port: number): LinkSpec => ({
+const vxlan = (port: number, io: 'auto' | 'native' | 'dgram' = 'auto'): LinkSpec => ({
   type: 'vxlan',
   local: { address: '127.0.0.1', port },
   remotes: [{ address: '127.0.0.1', port: 9 }],
   vni: 42,
+  io,
 });
 
 describe('openLink', () => {
@@ -32,6 +34,23 @@ describe('openLink', () => {
       assert.equal(opened.pcapCounters(), undefined);
     } finally {
       await opened.link.close();
+    }
+  });
+
+  it('opens a VXLAN link on the io backend the spec names; its counters are numbers', async () => {
+    const backends = nativeUnavailableReason() === undefined ? ['dgram', 'native'] : ['dgram'];
+    for (const io of backends as ('dgram' | 'native')[]) {
+      const opened = await openLink(vxlan(0, io), { ifName: 'vx0', pcap: undefined, clock });
+      try {
+        assert.ok(opened.link instanceof VxlanLink);
+        assert.equal(opened.link.io, io);
+        const counters = opened.counters();
+        assert.ok(!('io' in counters), 'which backend runs is not a counter');
+        assert.ok(Object.values(counters).every((v) => typeof v === 'number'));
+        assert.equal(counters.rxBatches, 0);
+      } finally {
+        await opened.link.close();
+      }
     }
   });
 

@@ -1,19 +1,40 @@
 /**
- * VXLAN (RFC 7348) over a node:dgram UDP socket: an Ethernet segment shared with other
- * VTEPs, the Linux kernel's vxlan device among them. Every frame sent is encapsulated once
- * and flooded to each configured remote VTEP (head-end replication, RFC 7348 section 4.2);
- * every datagram received is checked and its frame handed on only when its VNI is ours.
+ * VXLAN (RFC 7348) over UDP: an Ethernet segment shared with other VTEPs, the Linux kernel's
+ * vxlan device among them. Every frame sent is encapsulated once and flooded to each
+ * configured remote VTEP (head-end replication, RFC 7348 section 4.2); every datagram received
+ * is checked and its frame handed on only when its VNI is ours.
+ *
+ * The UDP socket is either the native addon's, read and written a batch of datagrams per
+ * system call (vxlan-native.ts), or node:dgram's, one datagram per call (vxlan-dgram.ts). The
+ * link behaves and counts the same on both; `io` says which one it runs on.
  */
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isValidIpv4 } from '../wire/addr.ts';
+import { VXLAN_FLAG_I, VXLAN_HEADER_LEN, VXLAN_MAX_VNI, VXLAN_UDP_PORT } from '../wire/vxlan.ts';
+import { type FrameHandler, type Link, LinkError, type LinkErrorHandler } from './link.ts';
+import { loadNative, type NativeAddon, type NativeLoad } from './native/addon.ts';
+import { requireNative } from './native/native-link.ts';
+import { openDgramVxlan } from './vxlan-dgram.ts';
 import {
-  emitVxlanHeader,
-  parseVxlan,
-  VXLAN_HEADER_LEN,
-  VXLAN_MAX_VNI,
-  VXLAN_UDP_PORT,
-} from '../wire/vxlan.ts';
-import { type FrameHandler, ioError, type Link, LinkError, type LinkErrorHandler } from './link.ts';
+  VXLAN_IO_CHOICES,
+  VXLAN_MAX_DATAGRAM,
+  VXLAN_MAX_FRAME,
+  type VxlanCounters,
+  type VxlanIo,
+  type VxlanIoBackend,
+  type VxlanIoChoice,
+  type VxlanLinkStats,
+  type VxlanRemote,
+} from './vxlan-io.ts';
+import { openNativeVxlan } from './vxlan-native.ts';
+
+export {
+  VXLAN_IO_CHOICES,
+  VXLAN_MAX_DATAGRAM,
+  VXLAN_MAX_FRAME,
+  type VxlanIo,
+  type VxlanIoChoice,
+  type VxlanLinkStats,
+};
 
 /** A UDP endpoint: an IPv4 address and a port (4789 when omitted). */
 export interface VxlanEndpoint {
@@ -31,31 +52,11 @@ export interface VxlanLinkOptions {
   remotes: readonly VxlanEndpoint[];
   /** A name for logs; by default "vxlan ADDRESS:PORT vni N". */
   name?: string;
-}
-
-/** The link's counters: every datagram received is counted exactly once among the rx ones. */
-export interface VxlanLinkStats {
-  /** Frames handed to the frame handler. */
-  rxFrames: number;
-  /** Datagrams shorter than the VXLAN header or without the I flag (RFC 7348 section 5). */
-  rxBadHeader: number;
-  /** Datagrams for another VNI. */
-  rxWrongVni: number;
-  /** Good datagrams received while no frame handler was set. */
-  rxNoHandler: number;
-  /** Frames sent (each counted once, whatever the number of remotes). */
-  txFrames: number;
-  /** Datagrams (frame x remote) whose send failed. */
-  txErrors: number;
-  /** Frames dropped because the link was closed. */
-  txClosed: number;
-  /** Socket errors reported besides failed sends. */
-  socketErrors: number;
-}
-
-interface Remote {
-  readonly address: string;
-  readonly port: number;
+  /**
+   * The I/O backend: "native" (the addon's batched UDP channel), "dgram" (node:dgram), or
+   * "auto" (the default): native when the addon loads here, else dgram.
+   */
+  io?: VxlanIoChoice;
 }
 
 /** Checks a port number; `allowZero` for the local side (0 lets the kernel choose). */
@@ -80,45 +81,87 @@ function checkAddress(what: string, address: string): string {
   return address;
 }
 
+/** The backend an `io` choice means here. */
+export type VxlanIoDecision =
+  | { readonly io: 'dgram' }
+  | { readonly io: 'native'; readonly addon: NativeAddon };
+
+/**
+ * Which backend `choice` gives with the addon as `native` found it: "auto" is native when the
+ * addon loaded, else dgram; "native" without the addon throws EIO naming `what` and the
+ * addon's reason.
+ */
+export function chooseVxlanIo(
+  choice: VxlanIoChoice,
+  what: string,
+  native: NativeLoad,
+): VxlanIoDecision {
+  switch (choice) {
+    case 'dgram':
+      return { io: 'dgram' };
+    case 'native':
+      return { io: 'native', addon: requireNative(what, native) };
+    case 'auto':
+      return native.kind === 'loaded' ? { io: 'native', addon: native.addon } : { io: 'dgram' };
+    default:
+      throw new LinkError(
+        'EINVAL',
+        `vxlan: io must be one of ${VXLAN_IO_CHOICES.map((c) => `"${c}"`).join(', ')}, got ${JSON.stringify(choice)}`,
+      );
+  }
+}
+
 /** A VXLAN tunnel endpoint bound to a local UDP port. Open it with `VxlanLink.open`. */
 export class VxlanLink implements Link {
+  /** The backend the link runs on. */
+  readonly io: VxlanIo;
   private handler: FrameHandler | undefined;
   private errorHandler: LinkErrorHandler | undefined;
   private closed = false;
-  private readonly counters: VxlanLinkStats = {
+  /**
+   * The last byte array `receive` was given and its ArrayBuffer: the native backend passes
+   * the same ring every time, and asking a typed array for its buffer is not free.
+   */
+  private receivedFrom: Uint8Array | undefined;
+  private receivedBuffer: ArrayBufferLike | undefined;
+  private readonly counters: VxlanCounters = {
     rxFrames: 0,
     rxBadHeader: 0,
     rxWrongVni: 0,
     rxNoHandler: 0,
+    rxTooLong: 0,
+    rxBatches: 0,
     txFrames: 0,
     txErrors: 0,
     txClosed: 0,
+    txBatches: 0,
     socketErrors: 0,
-  };
-  /** One callback for every send, so no closure is allocated per datagram. */
-  private readonly afterSend = (error: Error | null): void => {
-    if (error) {
-      this.counters.txErrors++;
-      this.report(ioError(this.name, 'send', error));
-    }
   };
 
   private constructor(
     readonly name: string,
     readonly vni: number,
-    private readonly socket: Socket,
-    private readonly remotes: readonly Remote[],
+    private readonly backend: VxlanIoBackend,
+    private readonly remoteCount: number,
   ) {
-    socket.on('message', (message, rinfo) => this.receive(message, rinfo));
-    // Without an 'error' listener a socket error would be thrown and end the process.
-    socket.on('error', (error) => {
-      this.counters.socketErrors++;
-      this.report(ioError(this.name, 'socket', error));
+    this.io = backend.io;
+    backend.start({
+      name,
+      counters: this.counters,
+      receive: (bytes, offset, length) => this.receive(bytes, offset, length),
+      isClosed: () => this.closed,
+      report: (error) => this.report(error),
     });
   }
 
-  /** Validates the options, binds the socket and resolves once it is ready. */
-  static async open(options: VxlanLinkOptions): Promise<VxlanLink> {
+  /**
+   * Validates the options, binds the socket on the backend `options.io` asks for, and
+   * resolves once it is ready. `native` is the addon as loaded (tests pass one that is not).
+   */
+  static async open(
+    options: VxlanLinkOptions,
+    native: NativeLoad = loadNative(),
+  ): Promise<VxlanLink> {
     const { vni } = options;
     if (!Number.isInteger(vni) || vni < 0 || vni > VXLAN_MAX_VNI) {
       throw new LinkError(
@@ -131,60 +174,58 @@ export class VxlanLink implements Link {
     if (options.remotes.length === 0) {
       throw new LinkError('EINVAL', 'vxlan: remotes must name at least one VTEP');
     }
-    const remotes = options.remotes.map((r) => ({
+    const remotes: VxlanRemote[] = options.remotes.map((r) => ({
       address: checkAddress('remote', r.address),
       port: checkPort('remote', r.port ?? VXLAN_UDP_PORT, false),
     }));
-    const socket = createSocket({ type: 'udp4' });
-    await new Promise<void>((resolve, reject) => {
-      const onError = (error: Error) => {
-        socket.close();
-        reject(ioError(`vxlan ${localAddress}:${localPort}`, 'bind', error));
-      };
-      socket.once('error', onError);
-      socket.bind({ address: localAddress, port: localPort, exclusive: true }, () => {
-        socket.off('error', onError);
-        resolve();
-      });
-    });
-    const bound = socket.address();
+    const local = { address: localAddress, port: localPort };
+    const decision = chooseVxlanIo(
+      options.io ?? 'auto',
+      `vxlan ${localAddress}:${localPort}`,
+      native,
+    );
+    const backend =
+      decision.io === 'native'
+        ? openNativeVxlan(decision.addon, local, remotes, vni)
+        : await openDgramVxlan(local, remotes, vni);
+    const bound = backend.local;
     const name = options.name ?? `vxlan ${bound.address}:${bound.port} vni ${vni}`;
-    return new VxlanLink(name, vni, socket, remotes);
+    return new VxlanLink(name, vni, backend, remotes.length);
   }
 
   /** The bound local address and port (useful when port 0 was asked for). */
   localEndpoint(): { address: string; port: number } {
-    const { address, port } = this.socket.address();
+    const { address, port } = this.backend.local;
     return { address, port };
   }
 
-  /** A copy of the counters. */
+  /** A copy of the counters, and the backend in use. */
   stats(): VxlanLinkStats {
-    return { ...this.counters };
+    return { io: this.io, ...this.counters };
   }
 
   /**
-   * Encapsulates `frame` into a fresh datagram (so the caller may reuse its buffer, and the
-   * kernel may keep ours until the send completes) and sends it to every remote VTEP.
+   * Encapsulates `frame` and sends it to every remote VTEP; the frame is copied before this
+   * returns. On the native backend the datagrams go out with the batch's other sends (see
+   * vxlan-native.ts), on node:dgram at once.
    */
   send(frame: Uint8Array): void {
     if (this.closed) {
       this.counters.txClosed++;
       return;
     }
-    const datagram = new Uint8Array(VXLAN_HEADER_LEN + frame.length);
-    emitVxlanHeader(datagram, 0, this.vni);
-    datagram.set(frame, VXLAN_HEADER_LEN);
-    this.counters.txFrames++;
-    for (const remote of this.remotes) {
-      try {
-        this.socket.send(datagram, remote.port, remote.address, this.afterSend);
-      } catch (error) {
-        // dgram throws synchronously only for a closed socket or bad arguments.
-        this.counters.txErrors++;
-        this.report(ioError(this.name, 'send', error));
-      }
+    if (frame.length > VXLAN_MAX_FRAME) {
+      this.counters.txErrors += this.remoteCount;
+      this.report(
+        new LinkError(
+          'EIO',
+          `${this.name}: send: a frame of ${frame.length} bytes is longer than the ${VXLAN_MAX_FRAME} a VXLAN datagram carries here`,
+        ),
+      );
+      return;
     }
+    this.counters.txFrames++;
+    this.backend.send(frame);
   }
 
   /** Sets the frame handler. */
@@ -197,37 +238,54 @@ export class VxlanLink implements Link {
     this.errorHandler = handler;
   }
 
-  /** Closes the socket; idempotent. */
+  /** Sends what is still queued, then closes the socket; idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await new Promise<void>((resolve) => this.socket.close(() => resolve()));
+    await this.backend.close();
   }
 
   /**
-   * A datagram from any source (as the kernel's vxlan device accepts them): checked, then
-   * its frame handed on. Bad bytes are counted and dropped, never thrown.
+   * A datagram from any source (as the kernel's vxlan device accepts them), `length` bytes at
+   * `offset` of `bytes`: checked in place, then its frame handed on as a plain Uint8Array
+   * view (Buffer's slice() shares memory, and the engine's sinks rely on Uint8Array's copying
+   * one). Bad bytes are counted and dropped, never thrown.
    */
-  private receive(message: Buffer, _rinfo: RemoteInfo): void {
+  private receive(bytes: Uint8Array, offset: number, length: number): void {
     if (this.closed) return;
-    // A plain Uint8Array view: Buffer's slice() shares memory, and the engine's sinks rely on
-    // Uint8Array's copying slice().
-    const bytes = new Uint8Array(message.buffer, message.byteOffset, message.byteLength);
-    const packet = parseVxlan(bytes);
-    if ('kind' in packet) {
-      this.counters.rxBadHeader++;
+    const counters = this.counters;
+    if (length > VXLAN_MAX_DATAGRAM) {
+      counters.rxTooLong++;
       return;
     }
-    if (packet.vni !== this.vni) {
-      this.counters.rxWrongVni++;
+    // RFC 7348 section 5: the I flag "MUST be set to 1 for a valid VXLAN Network ID (VNI)";
+    // the reserved bits and bytes are "ignored on receipt".
+    if (length < VXLAN_HEADER_LEN || (bytes[offset]! & VXLAN_FLAG_I) === 0) {
+      counters.rxBadHeader++;
       return;
     }
-    if (!this.handler) {
-      this.counters.rxNoHandler++;
+    const vni = (bytes[offset + 4]! << 16) | (bytes[offset + 5]! << 8) | bytes[offset + 6]!;
+    if (vni !== this.vni) {
+      counters.rxWrongVni++;
       return;
     }
-    this.counters.rxFrames++;
-    this.handler(packet.payload);
+    const handler = this.handler;
+    if (!handler) {
+      counters.rxNoHandler++;
+      return;
+    }
+    counters.rxFrames++;
+    if (bytes !== this.receivedFrom) {
+      this.receivedFrom = bytes;
+      this.receivedBuffer = bytes.buffer;
+    }
+    handler(
+      new Uint8Array(
+        this.receivedBuffer!,
+        bytes.byteOffset + offset + VXLAN_HEADER_LEN,
+        length - VXLAN_HEADER_LEN,
+      ),
+    );
   }
 
   private report(error: LinkError): void {

@@ -2,18 +2,28 @@
  * netarp against the Linux kernel's own ARP, over VXLAN, each in its own network namespace
  * (see helpers.ts for the topology and the skip policy). The kernel side is plain iputils
  * `ping`/`arping`, `arp-scan` and `ip neigh`; netarp's side is peer-node.ts: the runtime with
- * a VXLAN link, optionally tee'd to a pcap file.
+ * a VXLAN link, optionally tee'd to a pcap file. The suite runs twice, once on each of the
+ * link's io backends: the native addon's batched UDP channel, and node:dgram.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { it } from 'node:test';
+import { after, before, it } from 'node:test';
+import { nativeUnavailableReason } from '../../src/link/native/addon.ts';
+import type { VxlanIo } from '../../src/link/vxlan.ts';
 import { formatIpv4, formatMac } from '../../src/wire/addr.ts';
 import { ArpOp, ArpPacket, parseArp } from '../../src/wire/arp.ts';
 import { ETHERNET_HEADER_LEN, EtherType } from '../../src/wire/ethernet.ts';
 import { describeFrame } from '../../src/wire/format.ts';
 import { parsePcap } from '../../src/wire/pcap.ts';
-import { interopSuite, must, type Peer, type Topology, withTopology } from './helpers.ts';
+import {
+  interopSuite,
+  must,
+  type Peer,
+  type PeerOptions,
+  type Topology,
+  withTopology,
+} from './helpers.ts';
 
 /** Each test builds namespaces, starts node and runs real tools: well under this. */
 const TEST_TIMEOUT_MS = 20_000;
@@ -78,12 +88,38 @@ function firstRtt(output: string): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
-interopSuite('netarp <-> Linux kernel over VXLAN', () => {
+/** What peer-node.ts reads for its io backend when it is given no --io. */
+const PEER_IO_ENV = 'NETARP_PEER_IO';
+
+/** Starts peer-node and checks it runs on the io backend the suite is for. */
+async function startPeer(topo: Topology, io: VxlanIo, options: PeerOptions = {}): Promise<Peer> {
+  const peer = await topo.startPeer(options);
+  assert.equal((await peer.state()).link.io, io, 'the peer runs on the io backend asked for');
+  return peer;
+}
+
+for (const io of ['native', 'dgram'] as const) {
+  interopSuite(
+    `netarp <-> Linux kernel over VXLAN (io ${io})`,
+    () => suite(io),
+    io === 'native' ? nativeUnavailableReason : undefined,
+  );
+}
+
+function suite(io: VxlanIo): void {
+  // The peers this suite starts inherit the environment; the suites run one after the other.
+  before(() => {
+    process.env[PEER_IO_ENV] = io;
+  });
+  after(() => {
+    delete process.env[PEER_IO_ENV];
+  });
+
   it('a: the kernel pings netarp from cold caches; first ping answered, both sides learn', {
     timeout: TEST_TIMEOUT_MS,
   }, async (t) => {
     await withTopology(async (topo) => {
-      const peer = await topo.startPeer();
+      const peer = await startPeer(topo, io);
       await assertKernelCold(topo);
 
       const ping = await topo.kernel(['ping', '-c1', '-W2', topo.netarpAddress]);
@@ -133,7 +169,7 @@ interopSuite('netarp <-> Linux kernel over VXLAN', () => {
   }, async (t) => {
     await withTopology(async (topo) => {
       const capture = join(topo.dir, 'b.pcap');
-      const peer = await topo.startPeer({ pcap: capture });
+      const peer = await startPeer(topo, io, { pcap: capture });
       await assertKernelCold(topo);
       assert.equal(
         (await peer.state()).entries.some((e) => e.ip === topo.kernelAddress),
@@ -195,7 +231,7 @@ interopSuite('netarp <-> Linux kernel over VXLAN', () => {
   }, async () => {
     await withTopology(async (topo) => {
       const capture = join(topo.dir, 'c.pcap');
-      const peer = await topo.startPeer({ pcap: capture });
+      const peer = await startPeer(topo, io, { pcap: capture });
       const ping = await topo.kernel(['ping', '-c1', '-W2', topo.netarpAddress]);
       assert.equal(ping.code, 0, ping.stdout + ping.stderr);
       await peer.close();
@@ -235,7 +271,7 @@ interopSuite('netarp <-> Linux kernel over VXLAN', () => {
 
   it("d: iputils arping and arp-scan get netarp's MAC", { timeout: TEST_TIMEOUT_MS }, async (t) => {
     await withTopology(async (topo) => {
-      const peer = await topo.startPeer();
+      const peer = await startPeer(topo, io);
       const arping = await topo.kernel([
         'arping',
         '-c2',
@@ -278,4 +314,4 @@ interopSuite('netarp <-> Linux kernel over VXLAN', () => {
       assert.ok(state.engine.rxNotOurs > 0, 'arp-scan asked for addresses netarp does not own');
     });
   });
-});
+}

@@ -3,20 +3,23 @@
  *
  *   ip netns exec NS node --import tsx test/interop/peer-node.ts --local 198.18.0.1 \
  *     --remote 198.18.0.2 --port 4789 --vni 42 --mac 02:00:00:00:00:02 \
- *     --address 192.0.2.2/24 [--pcap FILE] [--sysctl name=value]...
+ *     --address 192.0.2.2/24 [--io auto|native|dgram] [--pcap FILE] [--sysctl name=value]...
  *
  * It starts an Engine with one interface "vx0" on a VXLAN link (tee'd to FILE when asked), a
- * Runner on the system clock and a Host, then speaks JSON lines: it prints `ready`, every
- * runtime event and every error on stdout, and answers commands read from stdin:
+ * Runner on the system clock and a Host, then speaks JSON lines: it prints `ready` (with the
+ * link's io backend), every runtime event and every error on stdout, and answers commands
+ * read from stdin:
  *   {"id":1,"cmd":"ping","destination":"192.0.2.1","count":1,"timeoutMs":2000}
  *   {"id":2,"cmd":"state"}   entries and every counter
  *   {"id":3,"cmd":"close"}   closes the links (flushing the pcap) and exits
+ * The link's io backend is --io, else the environment's NETARP_PEER_IO (so that a suite can
+ * choose it for every peer it starts), else "auto".
  */
 import { parseArgs } from 'node:util';
 import { Engine } from '../../src/core/engine.ts';
 import type { Link } from '../../src/link/link.ts';
 import { PcapTee } from '../../src/link/pcap-tee.ts';
-import { VxlanLink } from '../../src/link/vxlan.ts';
+import { VXLAN_IO_CHOICES, VxlanLink } from '../../src/link/vxlan.ts';
 import { SystemClock } from '../../src/runtime/clock.ts';
 import { Host } from '../../src/runtime/host.ts';
 import { Runner } from '../../src/runtime/runner.ts';
@@ -24,6 +27,9 @@ import { parseMac } from '../../src/wire/addr.ts';
 import { print, servePeerCommands } from './peer-loop.ts';
 
 const IF_NAME = 'vx0';
+
+/** The environment variable that picks the io backend when --io is not given. */
+const PEER_IO_ENV = 'NETARP_PEER_IO';
 
 function parseEndpoint(text: string, defaultPort: number): { address: string; port: number } {
   const [address, port] = text.split(':');
@@ -41,8 +47,14 @@ async function main(): Promise<void> {
       address: { type: 'string', multiple: true },
       pcap: { type: 'string' },
       sysctl: { type: 'string', multiple: true },
+      io: { type: 'string' },
     },
   });
+  const ioText = values.io ?? process.env[PEER_IO_ENV] ?? 'auto';
+  const io = VXLAN_IO_CHOICES.find((choice) => choice === ioText);
+  if (io === undefined) {
+    throw new Error(`peer-node: --io must be one of ${VXLAN_IO_CHOICES.join(', ')}, got ${ioText}`);
+  }
   if (!values.local || !values.remote || !values.mac || !values.address) {
     throw new Error('peer-node: --local, --remote, --mac and --address are required');
   }
@@ -60,6 +72,7 @@ async function main(): Promise<void> {
     vni: Number(values.vni),
     local: { address: values.local, port },
     remotes: values.remote.map((r) => parseEndpoint(r, port)),
+    io,
   });
   const tee = values.pcap === undefined ? undefined : PcapTee.open(vxlan, values.pcap, clock);
   const link: Link = tee ?? vxlan;
@@ -68,7 +81,7 @@ async function main(): Promise<void> {
   runner.onEvent((event) => print({ type: 'event', event }));
   runner.onError((error) => print({ type: 'error', message: error.message }));
   for (const cidr of values.address) runner.apply((e, now) => e.addAddress(now, IF_NAME, cidr));
-  print({ type: 'ready', link: link.name, local: vxlan.localEndpoint() });
+  print({ type: 'ready', link: link.name, io: vxlan.io, local: vxlan.localEndpoint() });
 
   const state = () => ({
     entries: engine.listEntries(runner.now()),

@@ -1,14 +1,15 @@
 /**
  * The native addon (native/netarp_native.cc, see docs/native.md): its typed surface, and the
  * one place that loads it. Loading never throws: when the addon is missing or stale, the
- * reason is returned instead, so TAP and AF_PACKET links fail with it and their tests skip
+ * reason is returned instead, so TAP and AF_PACKET links fail with it, VXLAN links fall back
+ * to node:dgram (or fail with it when the native path was asked for), and their tests skip
  * with it.
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 /** The addon's interface version this code was written for (kApiVersion in the C++). */
-export const NATIVE_API_VERSION = 1;
+export const NATIVE_API_VERSION = 2;
 
 /** Where native/build.mjs puts the built addon. */
 export const NATIVE_ADDON_PATH = fileURLToPath(
@@ -19,7 +20,7 @@ export const NATIVE_ADDON_PATH = fileURLToPath(
 export const ChannelMode = {
   /** read() until EAGAIN: one frame per call (TAP, SOCK_SEQPACKET pairs). */
   Read: 0,
-  /** One recvmmsg() for the whole batch (AF_PACKET, datagram sockets). */
+  /** One recvmmsg() for the whole batch (AF_PACKET, UDP, datagram sockets). */
   Recvmmsg: 1,
 } as const;
 
@@ -50,6 +51,14 @@ export type BatchCallback = (
   outgoing: number,
 ) => void;
 
+/** A UDP destination of a channel's transmit ring. */
+export interface UdpRemote {
+  /** Dotted IPv4. */
+  readonly address: string;
+  /** 1..65535. */
+  readonly port: number;
+}
+
 /** A non-blocking descriptor polled on Node's event loop; it owns and closes the descriptor. */
 export interface NativeChannel {
   /** Arms the poll. */
@@ -58,6 +67,28 @@ export interface NativeChannel {
   resume(): void;
   /** Writes one frame: the number of bytes written, or -errno. */
   send(frame: Uint8Array): number;
+  /**
+   * Gives a UDP channel its transmit ring: `lengths.length` slots of `slotSize` bytes in
+   * `ring`, and the remotes every queued datagram is sent to. Throws a RangeError when the
+   * sizes do not fit (at most `maxBatch` slots, slots x remotes at most 65536).
+   */
+  setTransmit(
+    ring: ArrayBuffer,
+    slotSize: number,
+    lengths: Uint32Array,
+    remotes: readonly UdpRemote[],
+  ): void;
+  /**
+   * Sends transmit slots 0..count-1 (`lengths[i]` bytes each) to every remote with
+   * sendmmsg(): the number of the count x remotes datagrams not sent, 0 when all went out.
+   * Never throws for I/O.
+   */
+  flush(count: number): number;
+  /**
+   * Why the last flush did not send everything: the errno of the first datagram it did not
+   * send (0 when all went out) and the index of that datagram's remote.
+   */
+  flushError(): { readonly errno: number; readonly remote: number };
   /** Stops polling and closes the descriptor; idempotent. */
   close(): void;
 }
@@ -71,6 +102,15 @@ export interface OpenedTap {
   readonly mac: number;
   /** The device's MTU, or -1 if it could not be read. */
   readonly mtu: number;
+}
+
+/** A UDP socket opened by `openUdp`. */
+export interface OpenedUdp {
+  readonly fd: number;
+  /** The address bound (dotted IPv4). */
+  readonly address: string;
+  /** The port bound (the kernel's choice when 0 was asked for). */
+  readonly port: number;
 }
 
 /** What any process may learn of an interface (`interfaceInfo`). */
@@ -111,6 +151,11 @@ export interface NativeAddon {
     unicastMac: number,
     ignoreOutgoing: boolean,
   ): OpenedPacket;
+  /**
+   * A non-blocking UDP socket bound to `address`:`port` (0: any free port), exclusively (no
+   * SO_REUSEADDR). Throws like `openTap` ("vxlan ADDRESS:PORT: bind: address already in use").
+   */
+  openUdp(address: string, port: number): OpenedUdp;
   /** The interface's index, type, MAC and MTU (no privilege needed). */
   interfaceInfo(name: string): InterfaceInfo;
   /** The interface's index, or 0 when there is no such interface. */
@@ -159,7 +204,10 @@ const REBUILD_HINT =
 /** Loads the addon at `path` (uncached; `loadNative` is the one to use). */
 export function loadNativeFrom(path: string): NativeLoad {
   if (process.platform !== 'linux') {
-    return { kind: 'unavailable', reason: `TAP and AF_PACKET need Linux, not ${process.platform}` };
+    return {
+      kind: 'unavailable',
+      reason: `the native addon (TAP, AF_PACKET, batched VXLAN) needs Linux, not ${process.platform}`,
+    };
   }
   let addon: NativeAddon;
   try {
