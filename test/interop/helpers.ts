@@ -140,6 +140,8 @@ export interface PeerOptions {
   readonly pcap?: string;
   /** Engine settings, `name=value`. */
   readonly sysctl?: readonly string[];
+  /** The VXLAN link's io backend (VXLAN peers only; their default is `auto`). */
+  readonly io?: 'auto' | 'native' | 'dgram';
 }
 
 /**
@@ -188,6 +190,7 @@ export abstract class PeerTopology {
     const all = [...args];
     if (options.pcap !== undefined) all.push('--pcap', options.pcap);
     for (const setting of options.sysctl ?? []) all.push('--sysctl', setting);
+    if (options.io !== undefined) all.push('--io', options.io);
     const peer = new Peer(spawnNodeIn(this.netarpNs, script, all));
     this.peers.push(peer);
     await peer.ready;

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, it } from 'node:test';
+import { it } from 'node:test';
 import { nativeUnavailableReason } from '../../src/link/native/addon.ts';
 import type { VxlanIo } from '../../src/link/vxlan.ts';
 import { formatIpv4, formatMac } from '../../src/wire/addr.ts';
@@ -88,12 +88,9 @@ function firstRtt(output: string): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
-/** What peer-node.ts reads for its io backend when it is given no --io. */
-const PEER_IO_ENV = 'NETARP_PEER_IO';
-
 /** Starts peer-node and checks it runs on the io backend the suite is for. */
 async function startPeer(topo: Topology, io: VxlanIo, options: PeerOptions = {}): Promise<Peer> {
-  const peer = await topo.startPeer(options);
+  const peer = await topo.startPeer({ ...options, io });
   assert.equal((await peer.state()).link.io, io, 'the peer runs on the io backend asked for');
   return peer;
 }
@@ -107,14 +104,6 @@ for (const io of ['native', 'dgram'] as const) {
 }
 
 function suite(io: VxlanIo): void {
-  // The peers this suite starts inherit the environment; the suites run one after the other.
-  before(() => {
-    process.env[PEER_IO_ENV] = io;
-  });
-  after(() => {
-    delete process.env[PEER_IO_ENV];
-  });
-
   it('a: the kernel pings netarp from cold caches; first ping answered, both sides learn', {
     timeout: TEST_TIMEOUT_MS,
   }, async (t) => {

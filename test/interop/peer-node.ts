@@ -12,8 +12,7 @@
  *   {"id":1,"cmd":"ping","destination":"192.0.2.1","count":1,"timeoutMs":2000}
  *   {"id":2,"cmd":"state"}   entries and every counter
  *   {"id":3,"cmd":"close"}   closes the links (flushing the pcap) and exits
- * The link's io backend is --io, else the environment's NETARP_PEER_IO (so that a suite can
- * choose it for every peer it starts), else "auto".
+ * The link's io backend is --io, else "auto".
  */
 import { parseArgs } from 'node:util';
 import { Engine } from '../../src/core/engine.ts';
@@ -27,9 +26,6 @@ import { parseMac } from '../../src/wire/addr.ts';
 import { print, servePeerCommands } from './peer-loop.ts';
 
 const IF_NAME = 'vx0';
-
-/** The environment variable that picks the io backend when --io is not given. */
-const PEER_IO_ENV = 'NETARP_PEER_IO';
 
 function parseEndpoint(text: string, defaultPort: number): { address: string; port: number } {
   const [address, port] = text.split(':');
@@ -50,7 +46,7 @@ async function main(): Promise<void> {
       io: { type: 'string' },
     },
   });
-  const ioText = values.io ?? process.env[PEER_IO_ENV] ?? 'auto';
+  const ioText = values.io ?? 'auto';
   const io = VXLAN_IO_CHOICES.find((choice) => choice === ioText);
   if (io === undefined) {
     throw new Error(`peer-node: --io must be one of ${VXLAN_IO_CHOICES.join(', ')}, got ${ioText}`);
