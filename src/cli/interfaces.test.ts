@@ -29,7 +29,7 @@ describe('interfaceLines', () => {
         up: true,
         flags: ['staticarp'],
         addresses: ['192.0.2.2/24', '192.0.2.3/24'],
-        link: { type: 'vxlan', name: 'vxlan 127.0.0.1:4789 vni 42' },
+        link: { type: 'vxlan', name: 'vxlan 127.0.0.1:4789 vni 42', io: 'native' },
         pcap: 'vx0.pcap',
         bridge: 'br0',
       }),
@@ -39,7 +39,7 @@ describe('interfaceLines', () => {
         '\tinet 192.0.2.2/24',
         '\tinet 192.0.2.3/24',
         '\tmember of br0',
-        '\tlink: vxlan 127.0.0.1:4789 vni 42',
+        '\tlink: vxlan 127.0.0.1:4789 vni 42 (io native)',
         '\tpcap: vx0.pcap',
       ],
     );

@@ -39,7 +39,11 @@ export function interfaceLines(info: InterfaceInfo): string[] {
     );
   }
   if (info.bridge !== undefined) lines.push(`\tmember of ${info.bridge}`);
-  if (info.link) lines.push(`\tlink: ${info.link.name}`);
+  if (info.link) {
+    lines.push(
+      `\tlink: ${info.link.name}${info.link.io === undefined ? '' : ` (io ${info.link.io})`}`,
+    );
+  }
   if (info.pcap !== undefined) lines.push(`\tpcap: ${info.pcap}`);
   // Why the daemon holds the interface down (DOWN,NO-CARRIER above): one line, said plainly.
   if (info.fault !== undefined) lines.push(`\tfault: ${info.fault}`);
@@ -58,7 +62,7 @@ Lists the daemon's interfaces in its config's order, as ifconfig(8) would:
   vx0: flags=<UP> kind ether
   	ether 02:00:00:00:00:02
   	inet 192.0.2.2/24
-  	link: vxlan 198.18.0.1:4789 vni 42
+  	link: vxlan 198.18.0.1:4789 vni 42 (io native)
   	pcap: /var/lib/netarp/vx0.pcap
 
 Flags are UP or DOWN, NOARP, STATICARP, EVICT_NOCARRIER, and NO-CARRIER while the

@@ -73,8 +73,11 @@ export interface InterfaceInfo {
   readonly flags: readonly string[];
   /** Addresses with their prefix length, "192.0.2.2/24". */
   readonly addresses: readonly string[];
-  /** The link's type and name ("vxlan 198.18.0.1:4789 vni 42"); absent for bridge and CARP. */
-  readonly link?: { readonly type: string; readonly name: string };
+  /**
+   * The link's type and name ("vxlan 198.18.0.1:4789 vni 42"), and how it moves frames where
+   * the driver has a choice (VXLAN: "native" or "dgram"); absent for bridge and CARP.
+   */
+  readonly link?: { readonly type: string; readonly name: string; readonly io?: string };
   /** The capture file, when the interface has one. */
   readonly pcap?: string;
   /** The bridge this interface is a member of. */

@@ -87,6 +87,7 @@ class Bench {
     return {
       link: port,
       type: spec.type,
+      io: 'dgram',
       counters: () => ({ sent: 1 }),
       pcapCounters: () => undefined,
     };
@@ -160,7 +161,7 @@ describe('Daemon', () => {
           up: true,
           flags: [],
           addresses: ['192.0.2.2/24'],
-          link: { type: 'vxlan', name: 'hub/vx0' },
+          link: { type: 'vxlan', name: 'hub/vx0', io: 'dgram' },
         },
       ]);
       const entries = await b.client.list();

@@ -689,7 +689,15 @@ export class Daemon implements ControlHandler {
         up: live.up,
         flags,
         addresses: live.addresses.map((a) => `${formatIpv4(a.address)}/${a.prefixLength}`),
-        ...(port?.opened ? { link: { type: port.opened.type, name: port.slot.name } } : {}),
+        ...(port?.opened
+          ? {
+              link: {
+                type: port.opened.type,
+                name: port.slot.name,
+                ...(port.opened.io === undefined ? {} : { io: port.opened.io }),
+              },
+            }
+          : {}),
         ...(iface.pcap === undefined ? {} : { pcap: iface.pcap }),
         ...(iface.bridge === undefined ? {} : { bridge: iface.bridge }),
         ...(live.kind === 'carp'

@@ -44,6 +44,7 @@ describe('openLink', () => {
       try {
         assert.ok(opened.link instanceof VxlanLink);
         assert.equal(opened.link.io, io);
+        assert.equal(opened.io, io, 'the daemon is told which backend runs');
         const counters = opened.counters();
         assert.ok(!('io' in counters), 'which backend runs is not a counter');
         assert.ok(Object.values(counters).every((v) => typeof v === 'number'));
@@ -57,6 +58,7 @@ describe('openLink', () => {
   it('tees to a capture file when asked', async () => {
     const pcap = join(dir, 'vx0.pcap');
     const opened = await openLink(vxlan(0), { ifName: 'vx0', pcap, clock });
+    assert.ok(opened.io === 'native' || opened.io === 'dgram', 'io is known through the tee');
     opened.link.send(Uint8Array.of(1, 2, 3));
     await opened.link.close();
     assert.deepEqual(opened.pcapCounters(), { recordedIn: 0, recordedOut: 1, notRecorded: 0 });

@@ -19,6 +19,8 @@ export interface OpenedLink {
   /** What the runner sends on and receives from: the tee when captured, else the driver. */
   readonly link: Link;
   readonly type: LinkSpec['type'];
+  /** How the driver moves frames, where it has a choice (VXLAN: "native" or "dgram"). */
+  readonly io?: string;
   /** The driver's counters. */
   counters(): Record<string, number>;
   /** The capture's counters, when tee'd. */
@@ -51,6 +53,7 @@ async function openDriver(
   options: OpenLinkOptions,
 ): Promise<{
   link: Link;
+  io?: string;
   counters: () => Record<string, number>;
   gone?: () => string | undefined;
 }> {
@@ -64,6 +67,7 @@ async function openDriver(
       });
       return {
         link,
+        io: link.io,
         // The counters only: which backend runs (stats().io) is not a number.
         counters: () => {
           const { io: _io, ...counters } = link.stats();
@@ -92,6 +96,7 @@ export const openLink: LinkOpener = async (spec, options) => {
     return {
       link: driver.link,
       type: spec.type,
+      ...(driver.io === undefined ? {} : { io: driver.io }),
       counters: driver.counters,
       pcapCounters: () => undefined,
       ...(driver.gone === undefined ? {} : { gone: driver.gone }),
@@ -108,6 +113,7 @@ export const openLink: LinkOpener = async (spec, options) => {
   return {
     link: tee,
     type: spec.type,
+    ...(driver.io === undefined ? {} : { io: driver.io }),
     counters: driver.counters,
     pcapCounters: () => ({ ...tee.stats() }),
     ...(driver.gone === undefined ? {} : { gone: driver.gone }),
