@@ -1,12 +1,13 @@
 /**
  * Drives responder.ts (netarp's side of the wire benchmark) over its JSON lines.
  */
-import type { ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { ArpStats } from '../../src/core/stats.ts';
 import type { VxlanIoChoice, VxlanLinkStats } from '../../src/link/vxlan.ts';
+import type { HostStats } from '../../src/runtime/host.ts';
 import type { RunnerStats } from '../../src/runtime/runner.ts';
+import { spawnIn } from '../../test/support/netns.ts';
+import { PeerProcess } from '../../test/support/peer-process.ts';
 import type { ColdRun, ResponderCommand } from './responder.ts';
 import type { Responder, WireTopology } from './topology.ts';
 
@@ -19,66 +20,14 @@ export interface ResponderState {
   readonly engine: ArpStats;
   readonly runner: RunnerStats;
   readonly link: VxlanLinkStats;
+  readonly host: HostStats;
   /** process.cpuUsage(): microseconds since the process started. */
   readonly cpu: { readonly user: number; readonly system: number };
   readonly errors: readonly string[];
 }
 
-/** Each command without its id (distributes over the union). */
-type WithoutId<C> = C extends unknown ? Omit<C, 'id'> : never;
-
-/** A running responder.ts process. */
-export class NetarpPeer {
-  /** Resolves once the responder printed `ready`; rejects if it died first. */
-  readonly ready: Promise<void>;
-  private readonly exited: Promise<void>;
-  private readonly waiting = new Map<number, (message: Record<string, unknown>) => void>();
-  private nextId = 1;
-  private stderr = '';
-
-  private constructor(private readonly child: ChildProcess) {
-    let onReady: () => void = () => {};
-    let onFailed: (error: Error) => void = () => {};
-    this.ready = new Promise((resolve, reject) => {
-      onReady = resolve;
-      onFailed = reject;
-    });
-    const timer = setTimeout(
-      () => onFailed(new Error(`responder not ready after 15 s: ${this.stderr}`)),
-      15_000,
-    );
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (text: string) => {
-      this.stderr += text;
-    });
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      let message: Record<string, unknown>;
-      try {
-        message = JSON.parse(line) as Record<string, unknown>;
-      } catch {
-        return;
-      }
-      if (message.type === 'ready') {
-        clearTimeout(timer);
-        onReady();
-      } else if (message.type === 'fatal') {
-        onFailed(new Error(`responder failed: ${String(message.message)}`));
-      } else if (message.type === 'result' && typeof message.id === 'number') {
-        this.waiting.get(message.id)?.(message);
-        this.waiting.delete(message.id);
-      }
-    });
-    this.exited = new Promise((resolve) => {
-      child.on('exit', (code, signal) => {
-        clearTimeout(timer);
-        onFailed(new Error(`responder exited (${code ?? signal}): ${this.stderr}`));
-        for (const settle of this.waiting.values()) settle({ error: `responder exited` });
-        this.waiting.clear();
-        resolve();
-      });
-    });
-  }
-
+/** A running responder.ts process and its JSON-lines conversation. */
+export class NetarpPeer extends PeerProcess<ResponderCommand> {
   /**
    * Starts responder.ts in the responder namespace as `who`, its VXLAN link (on the `io`
    * backend, native by default) flooding to the generator namespace on the same port.
@@ -90,7 +39,7 @@ export class NetarpPeer {
     options: { readonly io?: VxlanIoChoice; readonly nodeFlags?: readonly string[] } = {},
   ): Promise<NetarpPeer> {
     const nodeFlags = options.nodeFlags ?? [];
-    const child = topo.spawnIn(
+    const child = spawnIn(
       topo.responderNs,
       [
         process.execPath,
@@ -117,38 +66,19 @@ export class NetarpPeer {
       ],
       REPO_ROOT,
     );
-    const peer = new NetarpPeer(child);
+    const peer = new NetarpPeer(child, {
+      name: 'responder',
+      readyTimeoutMs: 15_000,
+      requestTimeoutMs: 5000,
+      closeTimeoutMs: 5000,
+    });
     await peer.ready;
     return peer;
   }
 
-  private request(
-    command: WithoutId<ResponderCommand>,
-    timeoutMs: number,
-  ): Promise<Record<string, unknown>> {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiting.delete(id);
-        reject(new Error(`responder did not answer ${command.cmd} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.waiting.set(id, (message) => {
-        clearTimeout(timer);
-        if (typeof message.error === 'string') reject(new Error(message.error));
-        else resolve(message);
-      });
-      this.child.stdin?.write(`${JSON.stringify({ ...command, id })}\n`);
-    });
-  }
-
-  /** The process id (`ip netns exec` execs node in place, so this is node's). */
-  get pid(): number {
-    return this.child.pid ?? -1;
-  }
-
   /** Counters, table size and CPU time so far. */
   async state(): Promise<ResponderState> {
-    return (await this.request({ cmd: 'stats' }, 5000)).state as ResponderState;
+    return (await this.request({ cmd: 'stats' })).state as ResponderState;
   }
 
   /** `count` cold resolutions of `destination` (see responder.ts). */
@@ -164,16 +94,5 @@ export class NetarpPeer {
       budget,
     );
     return answer.cold as ColdRun;
-  }
-
-  /** Asks the responder to close and exit (writing its CPU profile if it has one), then waits. */
-  async close(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    try {
-      await this.request({ cmd: 'close' }, 5000);
-    } catch {
-      this.child.kill('SIGKILL');
-    }
-    await this.exited;
   }
 }

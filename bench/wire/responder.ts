@@ -13,18 +13,22 @@
  *   {"id":2,"cmd":"latency","destination":"198.19.0.1","count":200,"gapMs":5,"timeoutMs":1000}
  *                              cold first-packet latency, `count` times (see `coldResolutions`)
  *   {"id":3,"cmd":"close"}     closes the link and exits
- * It exits by itself after --max-seconds, or when stdin closes, so a benchmark that dies
+ * (test/support/peer-runtime.ts runs the conversation and the runtime, as for the interop
+ * peers; test/support/peer-link.ts opens the link.) It exits by itself after --max-seconds, or when stdin closes, so a benchmark that dies
  * never leaves it running.
  */
 import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { Engine } from '../../src/core/engine.ts';
-import { VXLAN_IO_CHOICES, VxlanLink } from '../../src/link/vxlan.ts';
 import { SystemClock } from '../../src/runtime/clock.ts';
-import { Host } from '../../src/runtime/host.ts';
-import { Runner } from '../../src/runtime/runner.ts';
-import { parseIpv4, parseMac } from '../../src/wire/addr.ts';
+import { parseIpv4 } from '../../src/wire/addr.ts';
+import { openVxlanPeerLink, VXLAN_PEER_OPTIONS } from '../../test/support/peer-link.ts';
+import {
+  print,
+  runPeerProgram,
+  servePeerCommands,
+  startPeerRuntime,
+} from '../../test/support/peer-runtime.ts';
+import { sleep } from '../../test/support/wait.ts';
 
 /** One cold resolution: times from the runtime clock, in milliseconds. */
 export interface ColdSample {
@@ -85,57 +89,35 @@ export type ResponderCommand =
     }
   | { id: number; cmd: 'close' };
 
-const IF_NAME = 'vx0';
-
-function print(message: object): void {
-  process.stdout.write(`${JSON.stringify(message)}\n`);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((wake) => setTimeout(wake, ms));
-}
-
-async function main(): Promise<void> {
+runPeerProgram(async () => {
   const { values } = parseArgs({
     options: {
-      local: { type: 'string' },
-      remote: { type: 'string' },
-      port: { type: 'string', default: '4789' },
-      vni: { type: 'string', default: '42' },
+      ...VXLAN_PEER_OPTIONS,
       mac: { type: 'string' },
       address: { type: 'string' },
       'max-seconds': { type: 'string', default: '600' },
-      io: { type: 'string', default: 'native' },
     },
   });
-  if (!values.local || !values.remote || !values.mac || !values.address) {
-    throw new Error('responder: --local, --remote, --mac and --address are required');
-  }
-  const io = VXLAN_IO_CHOICES.find((choice) => choice === values.io);
-  if (io === undefined) {
-    throw new Error(`responder: --io must be one of ${VXLAN_IO_CHOICES.join(', ')}`);
+  if (!values.mac || !values.address) {
+    throw new Error('responder: --mac and --address are required');
   }
   const maxSeconds = Number(values['max-seconds']);
   // The lifetime bound: whatever the benchmark does, this process ends.
   setTimeout(() => process.exit(3), maxSeconds * 1000).unref();
 
-  const port = Number(values.port);
-  const clock = new SystemClock();
-  const engine = new Engine();
-  engine.addInterface({ name: IF_NAME, mac: parseMac(values.mac) });
-  const link = await VxlanLink.open({
-    vni: Number(values.vni),
-    local: { address: values.local, port },
-    remotes: [{ address: values.remote, port }],
-    io,
-  });
-  const runner = new Runner(engine, { clock, links: { [IF_NAME]: link } });
-  const host = new Host(runner);
+  const link = await openVxlanPeerLink('responder', values, 'native');
   const errors: string[] = [];
-  runner.onError((error) => {
-    if (errors.length < 20) errors.push(error.message);
+  const runtime = startPeerRuntime({
+    ifName: 'vx0',
+    mac: values.mac,
+    link,
+    clock: new SystemClock(),
+    addresses: [values.address],
+    onError: (error) => {
+      if (errors.length < 20) errors.push(error.message);
+    },
   });
-  runner.apply((e, now) => e.addAddress(now, IF_NAME, values.address!));
+  const { engine, runner, host } = runtime;
 
   /** The held frame's hand-over time, set by the held-delivered event of the awaited send. */
   let awaiting: { nextHop: string; deliveredAt: number | undefined } | undefined;
@@ -197,58 +179,22 @@ async function main(): Promise<void> {
     return { samples, failures };
   }
 
-  const state = () => ({
-    entries: engine.size,
-    engine: engine.stats(),
-    runner: runner.stats(),
-    link: link.stats(),
-    host: host.stats(),
-    cpu: process.cpuUsage(),
-    errors,
-  });
-
   print({ type: 'ready', io: link.io, local: link.localEndpoint() });
 
-  let closing = false;
-  const close = async (): Promise<void> => {
-    if (closing) return;
-    closing = true;
-    host.cancelAll();
-    await runner.close();
-  };
-  const lines = createInterface({ input: process.stdin });
-  lines.on('line', (line) => {
-    let command: ResponderCommand;
-    try {
-      command = JSON.parse(line) as ResponderCommand;
-    } catch {
-      print({ type: 'error', message: `not JSON: ${line}` });
-      return;
-    }
-    switch (command.cmd) {
-      case 'stats':
-        print({ type: 'result', id: command.id, state: state() });
-        break;
-      case 'latency':
-        coldResolutions(command.destination, command.count, command.gapMs, command.timeoutMs).then(
-          (cold) => print({ type: 'result', id: command.id, cold }),
-          (error: unknown) => print({ type: 'result', id: command.id, error: String(error) }),
-        );
-        break;
-      case 'close':
-        close().then(() => {
-          print({ type: 'result', id: command.id, closed: true });
-          process.exit(0);
-        });
-        break;
-    }
+  servePeerCommands<ResponderCommand>(runtime, {
+    stats: () => ({
+      state: {
+        entries: engine.size,
+        engine: engine.stats(),
+        runner: runner.stats(),
+        link: link.stats(),
+        host: host.stats(),
+        cpu: process.cpuUsage(),
+        errors,
+      },
+    }),
+    latency: async ({ destination, count, gapMs, timeoutMs }) => ({
+      cold: await coldResolutions(destination, count, gapMs, timeoutMs),
+    }),
   });
-  lines.on('close', () => {
-    close().then(() => process.exit(0));
-  });
-}
-
-main().catch((error: unknown) => {
-  print({ type: 'fatal', message: error instanceof Error ? error.message : String(error) });
-  process.exit(1);
 });

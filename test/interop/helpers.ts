@@ -24,7 +24,6 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { EntryInfo } from '../../src/core/admin.ts';
@@ -32,7 +31,7 @@ import type { ArpStats } from '../../src/core/stats.ts';
 import type { PcapTeeStats } from '../../src/link/pcap-tee.ts';
 import type { VxlanLinkStats } from '../../src/link/vxlan.ts';
 import type { HostStats, PingResult } from '../../src/runtime/host.ts';
-import type { RunnerStats, RuntimeEvent } from '../../src/runtime/runner.ts';
+import type { RunnerStats } from '../../src/runtime/runner.ts';
 import { type CommandResult, must, runIn } from '../support/commands.ts';
 import {
   addNamespace,
@@ -46,6 +45,7 @@ import {
   spawnNodeIn,
   systemProbes,
 } from '../support/netns.ts';
+import { PeerProcess } from '../support/peer-process.ts';
 import type { PeerCommand } from './peer-loop.ts';
 
 export { type CommandResult, must, run, runIn } from '../support/commands.ts';
@@ -319,100 +319,14 @@ export interface PeerState {
   readonly pcap: PcapTeeStats | undefined;
 }
 
-/** A JSON line from peer-node. */
-type PeerMessage =
-  | { type: 'ready' }
-  | { type: 'fatal'; message: string }
-  | { type: 'error'; message: string }
-  | { type: 'event'; event: RuntimeEvent }
-  | { type: 'result'; id: number; [key: string]: unknown };
-
-/** Each command without its id (distributes over the union). */
-type WithoutId<C> = C extends unknown ? Omit<C, 'id'> : never;
-type Command = WithoutId<PeerCommand>;
-
-/** A running peer-node process and its JSON-lines conversation. */
-export class Peer {
-  /** Every runtime event the peer reported, in order. */
-  readonly events: RuntimeEvent[] = [];
-  /** Every error the peer reported (link I/O, handler exceptions). */
-  readonly errors: string[] = [];
-  /** Resolves once the peer printed `ready`; rejects if it died first. */
-  readonly ready: Promise<void>;
-  private readonly exited: Promise<void>;
-  private readonly waiting = new Map<number, (message: Record<string, unknown>) => void>();
-  private nextId = 1;
-  private stderr = '';
-
-  constructor(private readonly child: ChildProcessWithoutNullStreams) {
-    let onReady: () => void = () => {};
-    let onFailed: (error: Error) => void = () => {};
-    this.ready = new Promise((resolve, reject) => {
-      onReady = resolve;
-      onFailed = reject;
-    });
-    const timer = setTimeout(
-      () => onFailed(new Error(`peer not ready after 8 s: ${this.stderr}`)),
-      8000,
-    );
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (text: string) => {
-      this.stderr += text;
-    });
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      let message: PeerMessage;
-      try {
-        message = JSON.parse(line) as PeerMessage;
-      } catch {
-        this.errors.push(`peer printed: ${line}`);
-        return;
-      }
-      switch (message.type) {
-        case 'ready':
-          clearTimeout(timer);
-          onReady();
-          break;
-        case 'fatal':
-          onFailed(new Error(`peer failed: ${message.message}`));
-          break;
-        case 'error':
-          this.errors.push(message.message);
-          break;
-        case 'event':
-          this.events.push(message.event);
-          break;
-        case 'result':
-          this.waiting.get(message.id)?.(message);
-          this.waiting.delete(message.id);
-          break;
-      }
-    });
-    this.exited = new Promise((resolve) => {
-      child.on('exit', (code, signal) => {
-        clearTimeout(timer);
-        onFailed(new Error(`peer exited (${code ?? signal}) before ready: ${this.stderr}`));
-        for (const settle of this.waiting.values())
-          settle({ error: `peer exited: ${this.stderr}` });
-        this.waiting.clear();
-        resolve();
-      });
-    });
-  }
-
-  /** Sends a command and waits for its result. */
-  request(command: Command, timeoutMs = 8000): Promise<Record<string, unknown>> {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiting.delete(id);
-        reject(new Error(`peer did not answer ${command.cmd} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.waiting.set(id, (message) => {
-        clearTimeout(timer);
-        if (typeof message.error === 'string') reject(new Error(message.error));
-        else resolve(message);
-      });
-      this.child.stdin.write(`${JSON.stringify({ ...command, id })}\n`);
+/** A running peer-node or peer-native process and its JSON-lines conversation. */
+export class Peer extends PeerProcess<PeerCommand> {
+  constructor(child: ChildProcessWithoutNullStreams) {
+    super(child, {
+      name: 'peer',
+      readyTimeoutMs: 8000,
+      requestTimeoutMs: 8000,
+      closeTimeoutMs: 3000,
     });
   }
 
@@ -428,21 +342,5 @@ export class Peer {
   /** The peer's entries and counters. */
   async state(): Promise<PeerState> {
     return (await this.request({ cmd: 'state' })).state as PeerState;
-  }
-
-  /** Asks the peer to close its links (flushing the capture) and waits for it to exit. */
-  async close(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    try {
-      await this.request({ cmd: 'close' }, 3000);
-    } catch {
-      this.kill();
-    }
-    await this.exited;
-  }
-
-  /** Ends the process at once. */
-  kill(): void {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
   }
 }

@@ -1,10 +1,18 @@
 /**
- * The command loop every interop peer process runs: JSON lines on stdin (PeerCommand), JSON
- * lines on stdout. The peers differ only in how they build their link; this serves them all.
+ * What every interop peer program shares (peer-node.ts on VXLAN, peer-native.ts on TAP or
+ * AF_PACKET): the options besides the link's, the runtime on the link (tee'd to a capture
+ * when asked) reporting every event and error on stdout, and the commands the suites send.
+ * The programs differ only in how they open their link and what they say about it.
  */
-import { createInterface } from 'node:readline';
-import type { Host } from '../../src/runtime/host.ts';
-import type { Runner } from '../../src/runtime/runner.ts';
+import type { Link } from '../../src/link/link.ts';
+import { PcapTee } from '../../src/link/pcap-tee.ts';
+import { SystemClock } from '../../src/runtime/clock.ts';
+import {
+  type PeerRuntime,
+  print,
+  servePeerCommands,
+  startPeerRuntime,
+} from '../support/peer-runtime.ts';
 
 /** What the test writes to the peer, one JSON object a line. */
 export type PeerCommand =
@@ -19,59 +27,106 @@ export type PeerCommand =
   | { id: number; cmd: 'state' }
   | { id: number; cmd: 'close' };
 
-/** Writes one JSON line to stdout. */
-export function print(message: object): void {
-  process.stdout.write(`${JSON.stringify(message)}\n`);
+/** The options (node:util parseArgs) every interop peer takes besides its link's. */
+export const PEER_OPTIONS = {
+  /** The interface's MAC address. */
+  mac: { type: 'string' },
+  /** Its addresses, CIDR text; one or more. */
+  address: { type: 'string', multiple: true },
+  /** Tee the link to this pcap file. */
+  pcap: { type: 'string' },
+  /** Engine settings, `name=value`. */
+  sysctl: { type: 'string', multiple: true },
+} as const;
+
+/** The values of PEER_OPTIONS, the required ones checked. */
+export interface PeerValues {
+  readonly mac: string;
+  readonly address: readonly string[];
+  readonly pcap?: string | undefined;
+  readonly sysctl?: readonly string[] | undefined;
+}
+
+/** A link with counters, which the state command reports. */
+export interface CountedLink extends Link {
+  stats(): object;
+}
+
+/** An interop peer's runtime on its link, and the capture tee when there is one. */
+export interface InteropPeer<L> extends PeerRuntime {
+  /** The link as opened, before any tee. */
+  readonly device: L;
+  /** The link the interface is attached to: the tee when there is one, else the device. */
+  readonly link: Link;
+  readonly tee: PcapTee | undefined;
 }
 
 /**
- * Answers the test's commands until it says close or goes away (stdin closed); `state`
- * describes the peer for the `state` command.
+ * Builds the runtime of an interop peer with one interface `ifName` on `device` (tee'd to
+ * --pcap when asked): every runtime event and error is printed, then the addresses are added.
  */
-export function servePeerCommands(runner: Runner, host: Host, state: () => object): void {
-  let closing = false;
-  const close = async (): Promise<void> => {
-    if (closing) return;
-    closing = true;
-    host.cancelAll();
-    await runner.close();
-  };
-
-  const lines = createInterface({ input: process.stdin });
-  lines.on('line', (line) => {
-    let command: PeerCommand;
-    try {
-      command = JSON.parse(line) as PeerCommand;
-    } catch {
-      print({ type: 'error', message: `not JSON: ${line}` });
-      return;
-    }
-    switch (command.cmd) {
-      case 'ping': {
-        const options = {
-          ...(command.count === undefined ? {} : { count: command.count }),
-          ...(command.timeoutMs === undefined ? {} : { timeoutMs: command.timeoutMs }),
-          ...(command.intervalMs === undefined ? {} : { intervalMs: command.intervalMs }),
-        };
-        host.ping(command.destination, options).then(
-          (ping) => print({ type: 'result', id: command.id, ping }),
-          (error: unknown) => print({ type: 'result', id: command.id, error: String(error) }),
-        );
-        break;
-      }
-      case 'state':
-        print({ type: 'result', id: command.id, state: state() });
-        break;
-      case 'close':
-        close().then(() => {
-          print({ type: 'result', id: command.id, closed: true });
-          process.exit(0);
-        });
-        break;
-    }
+export function startInteropPeer<L extends CountedLink>(
+  ifName: string,
+  values: PeerValues,
+  device: L,
+): InteropPeer<L> {
+  const clock = new SystemClock();
+  const tee = values.pcap === undefined ? undefined : PcapTee.open(device, values.pcap, clock);
+  const link = tee ?? device;
+  const runtime = startPeerRuntime({
+    ifName,
+    mac: values.mac,
+    link,
+    clock,
+    config: sysctlConfig(values.sysctl ?? []),
+    addresses: values.address,
+    onEvent: (event) => print({ type: 'event', event }),
+    onError: (error) => print({ type: 'error', message: error.message }),
   });
-  // The test going away (stdin closed) ends the peer too.
-  lines.on('close', () => {
-    close().then(() => process.exit(0));
+  return { ...runtime, device, link, tee };
+}
+
+/** Engine settings from `name=value` texts. */
+function sysctlConfig(settings: readonly string[]): Record<string, number> {
+  const config: Record<string, number> = {};
+  for (const setting of settings) {
+    const at = setting.indexOf('=');
+    const value = Number(setting.slice(at + 1));
+    if (at <= 0 || setting.slice(at + 1) === '' || !Number.isFinite(value)) {
+      throw new Error(`--sysctl wants name=number, got ${JSON.stringify(setting)}`);
+    }
+    config[setting.slice(0, at)] = value;
+  }
+  return config;
+}
+
+/**
+ * Answers the suites' commands (PeerCommand) until close or the end of stdin. `state`
+ * reports the entries and every counter, link and capture included, with what `more` adds.
+ */
+export function serveInteropPeer<L extends CountedLink>(
+  peer: InteropPeer<L>,
+  more: () => object = () => ({}),
+): void {
+  const { engine, runner, host, device, tee } = peer;
+  servePeerCommands<PeerCommand>(peer, {
+    ping: async ({ destination, count, timeoutMs, intervalMs }) => ({
+      ping: await host.ping(destination, {
+        ...(count === undefined ? {} : { count }),
+        ...(timeoutMs === undefined ? {} : { timeoutMs }),
+        ...(intervalMs === undefined ? {} : { intervalMs }),
+      }),
+    }),
+    state: () => ({
+      state: {
+        entries: engine.listEntries(runner.now()),
+        engine: engine.stats(),
+        runner: runner.stats(),
+        host: host.stats(),
+        link: device.stats(),
+        ...more(),
+        pcap: tee?.stats(),
+      },
+    }),
   });
 }

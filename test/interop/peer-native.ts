@@ -14,17 +14,12 @@
  * and answers to `ping`, `state` and `close`.
  */
 import { parseArgs } from 'node:util';
-import { Engine } from '../../src/core/engine.ts';
-import type { Link } from '../../src/link/link.ts';
 import type { NativeLinkStats } from '../../src/link/native/native-link.ts';
 import { PacketLink, type PacketProtocols } from '../../src/link/packet.ts';
-import { PcapTee } from '../../src/link/pcap-tee.ts';
 import { TapLink } from '../../src/link/tap.ts';
-import { SystemClock } from '../../src/runtime/clock.ts';
-import { Host } from '../../src/runtime/host.ts';
-import { Runner } from '../../src/runtime/runner.ts';
-import { formatMac, parseMac } from '../../src/wire/addr.ts';
-import { print, servePeerCommands } from './peer-loop.ts';
+import { formatMac } from '../../src/wire/addr.ts';
+import { print, runPeerProgram } from '../support/peer-runtime.ts';
+import { PEER_OPTIONS, serveInteropPeer, startInteropPeer } from './peer-loop.ts';
 
 /** The engine's interface name: the device's own name is the operator's business. */
 const IF_NAME = 'net0';
@@ -42,32 +37,34 @@ export interface NativePeerLink {
   readonly stats: NativeLinkStats;
 }
 
-async function main(): Promise<void> {
+/** What `native` has learnt of its device so far. */
+function describe(native: TapLink | PacketLink): NativePeerLink {
+  return {
+    kind: native instanceof TapLink ? 'tap' : 'packet',
+    name: native.name,
+    device: native.device,
+    deviceMac: native.deviceMac === undefined ? undefined : formatMac(native.deviceMac),
+    mtu: native.mtu,
+    ignoresOutgoing: native instanceof PacketLink ? native.ignoresOutgoing : undefined,
+    gone: native.gone,
+    stats: native.stats(),
+  };
+}
+
+runPeerProgram(async () => {
   const { values } = parseArgs({
     options: {
       link: { type: 'string' },
       device: { type: 'string' },
-      mac: { type: 'string' },
-      address: { type: 'string', multiple: true },
-      pcap: { type: 'string' },
-      sysctl: { type: 'string', multiple: true },
+      ...PEER_OPTIONS,
       protocols: { type: 'string' },
       'user-space-outgoing': { type: 'boolean', default: false },
       'unicast-mac': { type: 'boolean', default: false },
     },
   });
   if (!values.device || !values.mac || !values.address) {
-    throw new Error('peer-native: --link, --device, --mac and --address are required');
+    throw new Error('peer-native: --device, --mac and --address are required');
   }
-  const clock = new SystemClock();
-  const config: Record<string, number> = {};
-  for (const setting of values.sysctl ?? []) {
-    const [name, value] = setting.split('=');
-    if (name !== undefined && value !== undefined) config[name] = Number(value);
-  }
-  const engine = new Engine({ config });
-  engine.addInterface({ name: IF_NAME, mac: parseMac(values.mac) });
-
   let native: TapLink | PacketLink;
   switch (values.link) {
     case 'tap':
@@ -84,40 +81,11 @@ async function main(): Promise<void> {
     default:
       throw new Error(`peer-native: --link must be tap or packet, got ${values.link}`);
   }
-  const tee = values.pcap === undefined ? undefined : PcapTee.open(native, values.pcap, clock);
-  const link: Link = tee ?? native;
-  const runner = new Runner(engine, { clock, links: { [IF_NAME]: link } });
-  const host = new Host(runner);
-  runner.onEvent((event) => print({ type: 'event', event }));
-  runner.onError((error) => print({ type: 'error', message: error.message }));
-  for (const cidr of values.address) runner.apply((e, now) => e.addAddress(now, IF_NAME, cidr));
-
-  const linkInfo = (): NativePeerLink => ({
-    kind: native instanceof TapLink ? 'tap' : 'packet',
-    name: native.name,
-    device: native.device,
-    deviceMac: native.deviceMac === undefined ? undefined : formatMac(native.deviceMac),
-    mtu: native.mtu,
-    ignoresOutgoing: native instanceof PacketLink ? native.ignoresOutgoing : undefined,
-    gone: native.gone,
-    stats: native.stats(),
-  });
-  print({ type: 'ready', link: linkInfo() });
-
-  const state = () => ({
-    entries: engine.listEntries(runner.now()),
-    engine: engine.stats(),
-    runner: runner.stats(),
-    host: host.stats(),
-    link: native.stats(),
-    native: linkInfo(),
-    pcap: tee?.stats(),
-  });
-
-  servePeerCommands(runner, host, state);
-}
-
-main().catch((error: unknown) => {
-  print({ type: 'fatal', message: error instanceof Error ? error.message : String(error) });
-  process.exit(1);
+  const peer = startInteropPeer(
+    IF_NAME,
+    { ...values, mac: values.mac, address: values.address },
+    native,
+  );
+  print({ type: 'ready', link: describe(native) });
+  serveInteropPeer(peer, () => ({ native: describe(native) }));
 });

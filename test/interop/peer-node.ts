@@ -15,83 +15,21 @@
  * The link's io backend is --io, else "auto".
  */
 import { parseArgs } from 'node:util';
-import { Engine } from '../../src/core/engine.ts';
-import type { Link } from '../../src/link/link.ts';
-import { PcapTee } from '../../src/link/pcap-tee.ts';
-import { VXLAN_IO_CHOICES, VxlanLink } from '../../src/link/vxlan.ts';
-import { SystemClock } from '../../src/runtime/clock.ts';
-import { Host } from '../../src/runtime/host.ts';
-import { Runner } from '../../src/runtime/runner.ts';
-import { parseMac } from '../../src/wire/addr.ts';
-import { print, servePeerCommands } from './peer-loop.ts';
+import { openVxlanPeerLink, VXLAN_PEER_OPTIONS } from '../support/peer-link.ts';
+import { print, runPeerProgram } from '../support/peer-runtime.ts';
+import { PEER_OPTIONS, serveInteropPeer, startInteropPeer } from './peer-loop.ts';
 
-const IF_NAME = 'vx0';
-
-function parseEndpoint(text: string, defaultPort: number): { address: string; port: number } {
-  const [address, port] = text.split(':');
-  return { address: address ?? '', port: port === undefined ? defaultPort : Number(port) };
-}
-
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      local: { type: 'string' },
-      remote: { type: 'string', multiple: true },
-      port: { type: 'string', default: '4789' },
-      vni: { type: 'string', default: '42' },
-      mac: { type: 'string' },
-      address: { type: 'string', multiple: true },
-      pcap: { type: 'string' },
-      sysctl: { type: 'string', multiple: true },
-      io: { type: 'string' },
-    },
-  });
-  const ioText = values.io ?? 'auto';
-  const io = VXLAN_IO_CHOICES.find((choice) => choice === ioText);
-  if (io === undefined) {
-    throw new Error(`peer-node: --io must be one of ${VXLAN_IO_CHOICES.join(', ')}, got ${ioText}`);
+runPeerProgram(async () => {
+  const { values } = parseArgs({ options: { ...VXLAN_PEER_OPTIONS, ...PEER_OPTIONS } });
+  if (!values.mac || !values.address) {
+    throw new Error('peer-node: --mac and --address are required');
   }
-  if (!values.local || !values.remote || !values.mac || !values.address) {
-    throw new Error('peer-node: --local, --remote, --mac and --address are required');
-  }
-  const port = Number(values.port);
-  const clock = new SystemClock();
-  const config: Record<string, number> = {};
-  for (const setting of values.sysctl ?? []) {
-    const [name, value] = setting.split('=');
-    if (name !== undefined && value !== undefined) config[name] = Number(value);
-  }
-  const engine = new Engine({ config });
-  engine.addInterface({ name: IF_NAME, mac: parseMac(values.mac) });
-
-  const vxlan = await VxlanLink.open({
-    vni: Number(values.vni),
-    local: { address: values.local, port },
-    remotes: values.remote.map((r) => parseEndpoint(r, port)),
-    io,
-  });
-  const tee = values.pcap === undefined ? undefined : PcapTee.open(vxlan, values.pcap, clock);
-  const link: Link = tee ?? vxlan;
-  const runner = new Runner(engine, { clock, links: { [IF_NAME]: link } });
-  const host = new Host(runner);
-  runner.onEvent((event) => print({ type: 'event', event }));
-  runner.onError((error) => print({ type: 'error', message: error.message }));
-  for (const cidr of values.address) runner.apply((e, now) => e.addAddress(now, IF_NAME, cidr));
-  print({ type: 'ready', link: link.name, io: vxlan.io, local: vxlan.localEndpoint() });
-
-  const state = () => ({
-    entries: engine.listEntries(runner.now()),
-    engine: engine.stats(),
-    runner: runner.stats(),
-    host: host.stats(),
-    link: vxlan.stats(),
-    pcap: tee?.stats(),
-  });
-
-  servePeerCommands(runner, host, state);
-}
-
-main().catch((error: unknown) => {
-  print({ type: 'fatal', message: error instanceof Error ? error.message : String(error) });
-  process.exit(1);
+  const vxlan = await openVxlanPeerLink('peer-node', values, 'auto');
+  const peer = startInteropPeer(
+    'vx0',
+    { ...values, mac: values.mac, address: values.address },
+    vxlan,
+  );
+  print({ type: 'ready', link: peer.link.name, io: vxlan.io, local: vxlan.localEndpoint() });
+  serveInteropPeer(peer);
 });
