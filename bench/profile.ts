@@ -17,6 +17,7 @@ interface CpuProfile {
       readonly functionName: string;
       readonly url: string;
       readonly lineNumber: number;
+      readonly columnNumber?: number;
     };
   }[];
   readonly startTime: number;
@@ -71,7 +72,10 @@ export function summarizeProfile(profile: CpuProfile, top = 25): ProfileSummary 
     if (fn === '(idle)') continue;
     busy += ms;
     const url = shortUrl(frame.url);
-    const name = url === '' ? fn : `${fn} ${url}:${frame.lineNumber + 1}`;
+    // Line and column: code compiled by tsx sits on few lines, so the column tells apart
+    // functions of one file.
+    const name =
+      url === '' ? fn : `${fn} ${url}:${frame.lineNumber + 1}:${(frame.columnNumber ?? 0) + 1}`;
     functionMs.set(name, (functionMs.get(name) ?? 0) + ms);
     const file = url === '' ? fn : url;
     fileMs.set(file, (fileMs.get(file) ?? 0) + ms);

@@ -13,6 +13,8 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { BenchFamily, BenchOptions, FamilyReport, Measurement, Target } from '../family.ts';
 import { measurement, median } from '../family.ts';
+import { LARGE_N } from './plan.ts';
+import { profileWorkloads, type WorkerLaunch } from './profiling.ts';
 import type { PassTiming, WorkerResult, WorkerTask } from './worker.ts';
 import { WORKLOADS, type WorkloadName } from './workloads.ts';
 
@@ -100,13 +102,26 @@ export function inprocSettings(options: Pick<BenchOptions, 'smoke' | 'params'>):
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
 
 /** Runs one worker task in a child process; its JSON line is the result. */
-function runWorker(task: WorkerTask, timeoutMs: number): Promise<WorkerResult> {
+function runWorker(
+  task: WorkerTask,
+  timeoutMs: number,
+  launch: WorkerLaunch = {},
+): Promise<WorkerResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', '--expose-gc', '--max-old-space-size=8192', WORKER, JSON.stringify(task)],
+      [
+        '--import',
+        'tsx',
+        '--expose-gc',
+        '--max-old-space-size=8192',
+        ...(launch.nodeFlags ?? []),
+        WORKER,
+        JSON.stringify(task),
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
+    if (child.pid !== undefined) launch.onSpawn?.(child.pid);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => {
@@ -410,6 +425,15 @@ async function run(options: BenchOptions): Promise<FamilyReport> {
     settings.workloads > 0 ? await measureWorkloads(settings, options, measurements, notes) : [];
   const memory = settings.memoryN > 0 ? await measureMemory(settings, options, measurements) : [];
   const timers = settings.timersN > 0 ? await measureTimers(settings, options, measurements) : [];
+  if (options.profileDir !== undefined && settings.workloads > 0) {
+    // Profiles at the sizes measured, up to the scaled plan's (setting up a million entries
+    // in each profiled worker adds nothing the smaller tables do not show).
+    const sizes = settings.sizes.filter((n) => n < LARGE_N);
+    const files = await profileWorkloads(runWorker, sizes, options.profileDir, options.log);
+    notes.push(
+      `profiles of the workloads (N = ${sizes.join(', ')}): ${files.length} files in ${options.profileDir}`,
+    );
+  }
   return {
     measurements,
     notes,

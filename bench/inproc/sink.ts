@@ -1,13 +1,13 @@
 /**
  * The output sink the in-process workloads hand to the engine: what a runtime's sink does
- * with each output, at the least cost: a transmitted frame is copied into one reusable
- * transmit buffer (the engine's own frame is a scratch buffer), a held packet handed back is
- * counted, and entry events are counted by type. It keeps the last frame and event so that a
- * workload can be checked byte for byte, and counters so that every repetition can be checked
- * against what each operation must cause.
+ * with each output, at the least cost: a transmitted frame is written by the engine straight
+ * into one reusable transmit buffer (`transmitBuffer`, a transmit ring reduced to one slot;
+ * a frame handed to `transmit` instead is copied into it), a held packet handed back is
+ * counted, and entry events are counted by type. It keeps the last frame so that a workload
+ * can be checked byte for byte, and counters so that every repetition can be checked against
+ * what each operation must cause.
  */
 import type { EngineEvent, RouteEventType } from '../../src/core/events.ts';
-import { routeEvent } from '../../src/core/events.ts';
 import type { OutputSink } from '../../src/core/output.ts';
 import type { Ipv4, Mac } from '../../src/wire/addr.ts';
 
@@ -44,16 +44,20 @@ export class BenchSink implements OutputSink {
   /** Length of the last frame copied into `tx`. */
   txLength = 0;
   readonly counts: SinkCounts = zeroCounts();
-  /** The last entry event's values, formatted only when a check asks for them. */
-  private lastType: RouteEventType | undefined = undefined;
-  private lastIfName = '';
-  private lastIp: Ipv4 = 0;
-  private lastMac: Mac | undefined = undefined;
-  private lastReason = '';
 
   transmit(_ifIndex: number, frame: Uint8Array): void {
     this.tx.set(frame);
     this.txLength = frame.length;
+    this.counts.transmits++;
+  }
+
+  /** The engine writes its frames straight into `tx` (no copy). */
+  transmitBuffer(_ifIndex: number, _length: number): Uint8Array {
+    return this.tx;
+  }
+
+  commitTransmit(_ifIndex: number, length: number): void {
+    this.txLength = length;
     this.counts.transmits++;
   }
 
@@ -74,28 +78,17 @@ export class BenchSink implements OutputSink {
 
   entryEvent(
     type: RouteEventType,
-    ifName: string,
-    ip: Ipv4,
-    mac: Mac | undefined,
-    reason: string,
+    _ifName: string,
+    _ip: Ipv4,
+    _mac: Mac | undefined,
+    _reason: string,
   ): void {
     this.countRoute(type);
-    this.lastType = type;
-    this.lastIfName = ifName;
-    this.lastIp = ip;
-    this.lastMac = mac;
-    this.lastReason = reason;
   }
 
   /** The last frame transmitted (a copy). */
   lastFrame(): Uint8Array {
     return this.tx.slice(0, this.txLength);
-  }
-
-  /** The last entry event, as the engine would have formatted it. */
-  lastRouteEvent(): EngineEvent | undefined {
-    if (this.lastType === undefined) return undefined;
-    return routeEvent(this.lastType, this.lastIfName, this.lastIp, this.lastMac, this.lastReason);
   }
 
   protected countRoute(type: RouteEventType): void {
@@ -130,6 +123,14 @@ export class FormattedEventSink implements OutputSink {
 
   transmit(ifIndex: number, frame: Uint8Array): void {
     this.inner.transmit(ifIndex, frame);
+  }
+
+  transmitBuffer(ifIndex: number, length: number): Uint8Array {
+    return this.inner.transmitBuffer(ifIndex, length);
+  }
+
+  commitTransmit(ifIndex: number, length: number): void {
+    this.inner.commitTransmit(ifIndex, length);
   }
 
   deliverHeld(

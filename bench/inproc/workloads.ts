@@ -1,8 +1,9 @@
 /**
  * The four in-process workloads of WORKLOADS.md (reply, learn, hit, miss), each driving the
  * public engine API (`Engine.handleFrameInto` / `Engine.resolveInto`) with a caller-supplied
- * sink, a table capacity of N set through the `max_entries` sysctl (and `max_incomplete`
- * = N), and H distinct hosts cycled 0..H-1.
+ * sink (which lends the engine its transmit buffer) and, for `resolveInto`, a caller-supplied
+ * result that every call fills, a table capacity of N set through the `max_entries` sysctl
+ * (and `max_incomplete` = N), and H distinct hosts cycled 0..H-1.
  *
  * A workload is built, checked byte for byte against the golden frames (`verify`), and then
  * timed by `run`, whose loop calls the engine `count` times; `perOp` says what every
@@ -10,7 +11,7 @@
  * counters.
  */
 import { Engine } from '../../src/core/engine.ts';
-import type { ResolveResult } from '../../src/core/resolve.ts';
+import { MutableResolveResult } from '../../src/core/resolve.ts';
 import { formatIpv4, formatMac, writeMac } from '../../src/wire/addr.ts';
 import {
   type AddressPlan,
@@ -182,8 +183,10 @@ function hitWorkload(
   const h = spec.h;
   const results = { resolved: 0, held: 0, other: 0 };
   const replaced = spec.h > spec.n;
+  // One result, filled by every call (as a stack's output path would keep one).
+  const result = new MutableResolveResult();
   let host = 0;
-  const header = (result: ResolveResult): boolean => {
+  const header = (): boolean => {
     if (result.kind !== 'resolved') return false;
     putMac(frame, 0, result.mac);
     putMac(frame, 6, result.source);
@@ -203,7 +206,7 @@ function hitWorkload(
       : { ...NONE, resolved: 1 },
     run(_from: number, count: number, now: number): void {
       for (let i = 0; i < count; i++) {
-        const result = engine.resolveInto(now, (0x0a_00_00_02 + host) >>> 0, packet, sink);
+        engine.resolveInto(now, (0x0a_00_00_02 + host) >>> 0, packet, sink, -1, result);
         if (++host === h) host = 0;
         if (result.kind === 'resolved') {
           putMac(frame, 0, result.mac);
@@ -219,8 +222,8 @@ function hitWorkload(
       }
     },
     verify(now: number): string[] {
-      const result = engine.resolveInto(now, hostIp(0), packet, sink);
-      if (!header(result)) return [`hit: host 0 is ${JSON.stringify(result)}, not resolved`];
+      engine.resolveInto(now, hostIp(0), packet, sink, -1, result);
+      if (!header()) return [`hit: host 0 is ${JSON.stringify(result)}, not resolved`];
       const expected = new Uint8Array(14);
       writeMac(expected, 0, hostMac(0));
       writeMac(expected, 6, OUR_MAC);
@@ -247,6 +250,7 @@ function missWorkload(
     engine.resolveInto(START_MS, fillerIp(plan, j), new Uint8Array(PACKET_LEN), sink);
   }
   const results = { resolved: 0, held: 0, other: 0 };
+  const result = new MutableResolveResult();
   const base = plan.missBase;
   const count = plan.missCount;
   // Miss address k is base + (k mod count): `offset` is that remainder, kept by counting.
@@ -260,7 +264,7 @@ function missWorkload(
     perOp: { ...NONE, transmits: 1, deletes: 1, adds: 1, held: 1 },
     run(_from: number, ops: number, now: number): void {
       for (let i = 0; i < ops; i++) {
-        const result = engine.resolveInto(now, (base + offset) >>> 0, packets[k & 63]!, sink);
+        engine.resolveInto(now, (base + offset) >>> 0, packets[k & 63]!, sink, -1, result);
         k++;
         if (++offset === count) offset = 0;
         if (result.kind === 'held') results.held++;
@@ -272,7 +276,7 @@ function missWorkload(
       const problems: string[] = [];
       const before = { ...sink.counts };
       const ip = missIp(plan, k);
-      const result = engine.resolveInto(now, ip, packets[k & 63]!, sink);
+      engine.resolveInto(now, ip, packets[k & 63]!, sink, -1, result);
       k++;
       if (++offset === count) offset = 0;
       if (result.kind !== 'held') problems.push(`miss: ${JSON.stringify(result)}, not held`);

@@ -28,7 +28,7 @@ import { NetarpError } from './errors.ts';
 import { type CarpState, type Interface, type InterfaceSpec, InterfaceTable } from './iface.ts';
 import { etherInput } from './input.ts';
 import { CollectingSink, type Output, type OutputSink } from './output.ts';
-import { type ResolveResult, resolveDestination } from './resolve.ts';
+import { MutableResolveResult, type ResolveResult, resolveDestination } from './resolve.ts';
 import { RouteTable, type StaticRoute } from './route.ts';
 import { EngineState } from './state.ts';
 import { type ArpStats, makeStats } from './stats.ts';
@@ -65,6 +65,8 @@ export class Engine {
   private readonly collector = new CollectingSink();
   /** The first millisecond of `state.nowSec` (NaN before the first input). */
   private secondStartMs = Number.NaN;
+  /** Where `resolveInto` writes when its caller gives no result of its own. */
+  private readonly scratchResult = new MutableResolveResult();
 
   constructor(options: EngineOptions = {}) {
     const interfaces = new InterfaceTable();
@@ -165,15 +167,37 @@ export class Engine {
     return { result, outputs: this.collect() };
   }
 
-  /** `resolve`, handing outputs to `sink`. */
+  /**
+   * `resolve`, handing outputs to `sink`. Given `into`, the result is written there and
+   * `into` returned, so that a caller resolving packet after packet allocates nothing;
+   * otherwise a new result is returned.
+   */
+  resolveInto(
+    now: number,
+    destination: Ipv4,
+    packet: Uint8Array,
+    sink: OutputSink,
+    viaIfIndex?: number,
+  ): ResolveResult;
+  resolveInto(
+    now: number,
+    destination: Ipv4,
+    packet: Uint8Array,
+    sink: OutputSink,
+    viaIfIndex: number,
+    into: MutableResolveResult,
+  ): MutableResolveResult;
   resolveInto(
     now: number,
     destination: Ipv4,
     packet: Uint8Array,
     sink: OutputSink,
     viaIfIndex = -1,
-  ): ResolveResult {
-    return resolveDestination(this.at(now, sink), destination, packet, viaIfIndex);
+    into?: MutableResolveResult,
+  ): ResolveResult | MutableResolveResult {
+    const out = into ?? this.scratchResult;
+    resolveDestination(this.at(now, sink), destination, packet, viaIfIndex, out);
+    return into ?? out.toResult();
   }
 
   // --- interfaces, addresses, routes ------------------------------------------------------

@@ -59,15 +59,17 @@ export class HoldQueue {
     return this.owner[slot]!;
   }
 
-  /** Holds `packet` for `entry` at `now` (after the entry's older ones). */
-  add(entry: number, packet: Uint8Array, now: number): void {
+  /**
+   * Holds `packet` for `entry` (after the entry's older ones); returns its slot, whose time
+   * the caller then sets (`setHeldAt`).
+   */
+  add(entry: number, packet: Uint8Array): number {
     if (this.freeHead === NIL) this.grow(this.capacity * 2);
     const slot = this.freeHead;
     this.freeHead = this.links.next[slot]!;
     this.links.next[slot] = NIL;
     this.packets[slot] = packet;
     this.owner[slot] = entry;
-    this.heldAtColumn[slot] = now;
     this.nextOfEntry[slot] = NIL;
     const table = this.table;
     const last = table.heldLast[entry]!;
@@ -75,8 +77,17 @@ export class HoldQueue {
     else this.nextOfEntry[last] = slot;
     table.heldLast[entry] = slot;
     table.heldCount[entry] = table.heldCount[entry]! + 1;
-    table.heldBytes[entry] = table.heldBytes[entry]! + packet.byteLength;
+    table.heldBytes[entry] = table.heldBytes[entry]! + packet.length;
     this.links.pushFront(this.list, slot);
+    return slot;
+  }
+
+  /**
+   * Sets when the packet in `slot` was held, in milliseconds. Apart from `add` so that the
+   * time, a double, is not boxed to be passed to a function the compiler may not inline.
+   */
+  setHeldAt(slot: number, now: number): void {
+    this.heldAtColumn[slot] = now;
   }
 
   /** Removes and returns the oldest packet `entry` holds (it must hold one). */
@@ -88,7 +99,7 @@ export class HoldQueue {
     if (next === NIL) table.heldLast[entry] = NIL;
     table.heldCount[entry] = table.heldCount[entry]! - 1;
     const packet = this.free(slot);
-    table.heldBytes[entry] = table.heldBytes[entry]! - packet.byteLength;
+    table.heldBytes[entry] = table.heldBytes[entry]! - packet.length;
     return packet;
   }
 

@@ -94,6 +94,11 @@ export class InterfaceTable {
   private localOwners: (readonly Interface[])[] = [];
   /** Bumped whenever an interface or an address is added or removed (routes cache on it). */
   version = 0;
+  /**
+   * No bridge and no CARP interface exists (interfaces are never removed, so this only turns
+   * false): no port is a bridge member or a CARP parent, and ARP input may skip those steps.
+   */
+  plain = true;
 
   /** Adds an interface; throws on a duplicate name, a bad MAC or an unknown bridge/parent. */
   add(spec: InterfaceSpec): Interface {
@@ -137,6 +142,7 @@ export class InterfaceTable {
     this.list.push(iface);
     this.byName.set(iface.name, iface);
     this.version++;
+    if (kind !== 'ether') this.plain = false;
     if (carpParent >= 0) this.list[carpParent]!.carpChildren.push(iface.index);
     return iface;
   }

@@ -7,6 +7,6 @@ export * from './errors.ts';
 export * from './events.ts';
 export * from './iface.ts';
 export * from './output.ts';
-export type { ResolveFailure, ResolveResult } from './resolve.ts';
+export { MutableResolveResult, type ResolveFailure, type ResolveResult } from './resolve.ts';
 export * from './route.ts';
 export * from './stats.ts';

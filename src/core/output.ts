@@ -62,6 +62,17 @@ export interface OutputSink {
     mac: Mac | undefined,
     reason: string,
   ): void;
+  /**
+   * Optional, with `commitTransmit`: lets the engine write a frame straight into the sink's
+   * own buffer (a transmit ring's slot) rather than into a scratch buffer the sink must copy
+   * from. Returns a buffer of at least `length` bytes; the engine writes the frame for
+   * `ifIndex` into its first `length` bytes and then calls `commitTransmit(ifIndex, length)`
+   * instead of `transmit`. Returning undefined (or a shorter buffer) sends this frame through
+   * `transmit` as usual.
+   */
+  transmitBuffer?(ifIndex: number, length: number): Uint8Array | undefined;
+  /** The frame of `length` bytes the engine wrote into the last `transmitBuffer` is complete. */
+  commitTransmit?(ifIndex: number, length: number): void;
 }
 
 /** A sink that copies every output into an array. */

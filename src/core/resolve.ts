@@ -15,8 +15,8 @@ import {
   multicastMac,
 } from '../wire/addr.ts';
 import { NO_MAC, PERMANENT } from './entry.ts';
-import { NetarpError } from './errors.ts';
-import { type Interface, isSubnetBroadcast } from './iface.ts';
+import { assertNever, NetarpError } from './errors.ts';
+import type { Interface } from './iface.ts';
 import type { EngineState } from './state.ts';
 import { Flag, NIL } from './table.ts';
 
@@ -36,15 +36,80 @@ export type ResolveResult =
   | { readonly kind: 'failed'; readonly reason: ResolveFailure };
 
 /**
- * Resolves `destination` for `packet` (the IPv4 packet, kept if it must wait). `viaIfIndex`
- * names the outgoing interface for broadcast and multicast without a route (IP_MULTICAST_IF).
+ * A `ResolveResult` filled in place: `Engine.resolveInto` writes into one the caller owns
+ * instead of allocating a result per packet (a result holds two MACs, which V8 boxes, so a
+ * fresh one costs three allocations). It has the fields of every kind; only those `kind`
+ * names are meaningful, as in `ResolveResult` (`mac` and `source` when resolved, `ifIndex`
+ * unless failed, `nextHop` when held, `reason` when failed). It is overwritten by the next
+ * call that is given it.
+ */
+export class MutableResolveResult {
+  kind: ResolveResult['kind'] = 'failed';
+  ifIndex = -1;
+  /** The destination MAC (resolved). */
+  mac: Mac = MAC_BROADCAST;
+  /** The interface's MAC, the frame's source (resolved). */
+  source: Mac = MAC_BROADCAST;
+  /** The next hop the packet waits for (held). */
+  nextHop: Ipv4 = 0;
+  reason: ResolveFailure = 'no route to host';
+
+  /** This result as a `ResolveResult` of its own, which the next call does not change. */
+  toResult(): ResolveResult {
+    switch (this.kind) {
+      case 'resolved':
+        return { kind: 'resolved', ifIndex: this.ifIndex, mac: this.mac, source: this.source };
+      case 'local':
+        return { kind: 'local', ifIndex: this.ifIndex };
+      case 'held':
+        return { kind: 'held', ifIndex: this.ifIndex, nextHop: this.nextHop };
+      case 'failed':
+        return { kind: 'failed', reason: this.reason };
+      default:
+        return assertNever(this.kind);
+    }
+  }
+
+  /** Sets `resolved`: send to `mac` from `source` on `ifIndex`. */
+  setResolved(ifIndex: number, mac: Mac, source: Mac): void {
+    this.kind = 'resolved';
+    this.ifIndex = ifIndex;
+    this.mac = mac;
+    this.source = source;
+  }
+
+  /** Sets `local`: our own address, looped back. */
+  setLocal(ifIndex: number): void {
+    this.kind = 'local';
+    this.ifIndex = ifIndex;
+  }
+
+  /** Sets `held`: the packet waits for `nextHop` on `ifIndex`. */
+  setHeld(ifIndex: number, nextHop: Ipv4): void {
+    this.kind = 'held';
+    this.ifIndex = ifIndex;
+    this.nextHop = nextHop;
+  }
+
+  /** Sets `failed`, for `reason`. */
+  setFailed(reason: ResolveFailure): void {
+    this.kind = 'failed';
+    this.reason = reason;
+  }
+}
+
+/**
+ * Resolves `destination` for `packet` (the IPv4 packet, kept if it must wait) into `out`.
+ * `viaIfIndex` names the outgoing interface for broadcast and multicast without a route
+ * (IP_MULTICAST_IF).
  */
 export function resolveDestination(
   state: EngineState,
   destination: Ipv4,
   packet: Uint8Array,
   viaIfIndex: number,
-): ResolveResult {
+  out: MutableResolveResult,
+): void {
   const { stats, interfaces, routes, table } = state;
   if (destination !== destination >>> 0) {
     throw new NetarpError('EINVAL', `destination must be an IPv4 address, got ${destination}`);
@@ -56,14 +121,15 @@ export function resolveDestination(
   const route = routes.lookup(destination);
   if (viaIfIndex >= 0) {
     iface = interfaces.get(viaIfIndex);
-  } else if (route) {
+  } else if (route !== undefined) {
     if (route.kind === 'gateway') {
       viaGateway = true;
       nextHop = route.gateway;
       const gatewayRoute = routes.lookup(nextHop);
       if (!gatewayRoute) {
         stats.resolveUnreachable++;
-        return { kind: 'failed', reason: 'no route to host' };
+        out.setFailed('no route to host');
+        return;
       }
       if (gatewayRoute.kind === 'gateway') {
         // arplookup finds a route through a gateway for the next hop (l.1189), then
@@ -72,32 +138,32 @@ export function resolveDestination(
         state.log('debug', 'lookupFailed', nextHop, 'host is not on local network');
         state.log('debug', 'cantAllocate', nextHop, false, true);
         stats.resolveUnreachable++;
-        return { kind: 'failed', reason: 'host is not on local network' };
+        out.setFailed('host is not on local network');
+        return;
       }
       iface = gatewayRoute.iface;
     } else {
       iface = route.iface;
     }
   }
-  if (!iface) {
+  if (iface === undefined) {
     stats.resolveUnreachable++;
-    return { kind: 'failed', reason: 'no route to host' };
+    out.setFailed('no route to host');
+    return;
   }
   if (!iface.up) {
     stats.resolveUnreachable++;
-    return { kind: 'failed', reason: 'network is down' };
+    out.setFailed('network is down');
+    return;
   }
   // M_BCAST and M_MCAST: no ARP (arpresolve l.484-491).
-  if (destination === IPV4_BROADCAST || isBroadcastOn(iface, destination)) {
-    return { kind: 'resolved', ifIndex: iface.index, mac: MAC_BROADCAST, source: iface.mac };
+  if (destination === IPV4_BROADCAST || routes.isBroadcastOn(iface.index, destination)) {
+    out.setResolved(iface.index, MAC_BROADCAST, iface.mac);
+    return;
   }
   if (isMulticastIpv4(destination)) {
-    return {
-      kind: 'resolved',
-      ifIndex: iface.index,
-      mac: multicastMac(destination),
-      source: iface.mac,
-    };
+    out.setResolved(iface.index, multicastMac(destination), iface.mac);
+    return;
   }
 
   let slot = table.host(nextHop);
@@ -106,78 +172,105 @@ export function resolveDestination(
     if ((flags & Flag.Local) !== 0) {
       // Our own address: looped back when useloopback, else sent out with our MAC (l.306).
       const ifIndex = table.ifIndex[slot]!;
-      if (state.config.useloopback) return { kind: 'local', ifIndex };
-      return { kind: 'resolved', ifIndex, mac: table.mac[slot]!, source: iface.mac };
+      if (state.config.useloopback) out.setLocal(ifIndex);
+      else out.setResolved(ifIndex, table.mac[slot]!, iface.mac);
+      return;
     }
     // rt_llroute: a down entry refuses sends until its window ends.
     if ((flags & Flag.Reject) !== 0 && state.nowSec < table.expire[slot]!) {
       stats.resolveHostDown++;
-      return { kind: 'failed', reason: viaGateway ? 'no route to host' : 'host is down' };
+      out.setFailed(viaGateway ? 'no route to host' : 'host is down');
+      return;
     }
     iface = interfaces.get(table.ifIndex[slot]!) ?? iface;
   } else {
-    const sourceIp = sourceAddressFor(iface, nextHop);
+    // rt_ifa: the connected route to the destination, when it is this interface's, already
+    // names the interface address covering it (the first of the longest prefix, as
+    // `sourceAddressFor` would find).
+    const sourceIp =
+      route !== undefined && route.kind === 'connected' && route.iface === iface && !viaGateway
+        ? route.address.address
+        : sourceAddressFor(iface, nextHop);
     slot = state.createEntry(nextHop, iface, sourceIp, 'resolve');
   }
-  return arpResolve(state, iface, slot, packet);
+  arpResolve(state, iface, slot, packet, out);
 }
 
-/** Whether `ip` is the broadcast (or network) address of a subnet of `iface` (in_broadcast). */
-function isBroadcastOn(iface: Interface, ip: Ipv4): boolean {
-  const addresses = iface.addresses;
-  for (let i = 0; i < addresses.length; i++) {
-    if (isSubnetBroadcast(addresses[i]!, ip)) return true;
-  }
-  return false;
-}
-
-/** The interface address covering `ip` (rt_ifa), else the interface's first address. */
+/**
+ * The interface address covering `ip` (rt_ifa), else the interface's first address. The
+ * masks are compared as signed 32-bit integers (`| 0`), which V8 keeps unboxed.
+ */
 function sourceAddressFor(iface: Interface, ip: Ipv4): Ipv4 {
-  let best = iface.addresses[0];
-  for (const address of iface.addresses) {
-    if (((address.address ^ ip) & address.mask) === 0) {
-      if (
-        !best ||
-        address.prefixLength > best.prefixLength ||
-        ((best.address ^ ip) & best.mask) !== 0
-      ) {
-        best = address;
-      }
+  const addresses = iface.addresses;
+  let best = addresses[0];
+  let bestCovers = best !== undefined && ((best.address ^ ip) & (best.mask | 0)) === 0;
+  for (let i = 1; i < addresses.length; i++) {
+    const address = addresses[i]!;
+    if (((address.address ^ ip) & (address.mask | 0)) !== 0) continue;
+    if (!bestCovers || address.prefixLength > best!.prefixLength) {
+      best = address;
+      bestCovers = true;
     }
   }
   return best?.address ?? 0;
 }
 
-/** arpresolve proper, from the entry (in `slot`) on (l.512). */
+/**
+ * arpresolve proper, from the entry (in `slot`) on (l.512). The resolved case is here; the
+ * rest is in functions of their own, so that this part is small enough for the compiler to
+ * compile into its caller.
+ */
 function arpResolve(
   state: EngineState,
   iface: Interface,
   slot: number,
   packet: Uint8Array,
-): ResolveResult {
-  const { config, stats, table } = state;
+  out: MutableResolveResult,
+): void {
+  const table = state.table;
   const now = state.nowSec;
   // Our traffic uses the entry: it moves to the front of its LRU list (once a second).
   table.touch(slot, now);
   const mac = table.mac[slot]!;
   const expire = table.expire[slot]!;
-  if (expire > now && mac !== NO_MAC) {
-    // Resolved. If it expires within `preempt` seconds, ask again ahead of time (la_preempt).
-    if (expire !== PERMANENT && now + table.preempt[slot]! > expire) {
-      // Held back by max_requests_per_sec, the refresh is tried again by the next packet.
-      if (state.requestAllowed()) {
-        state.sendRequest(iface, table.sourceIp[slot]!, table.ip[slot]!);
-        table.setFlag(slot, Flag.RequestOutstanding, true);
-        table.preempt[slot] = table.preempt[slot]! - 1;
-      }
-    }
-    return { kind: 'resolved', ifIndex: iface.index, mac, source: iface.mac };
+  if (!(expire > now && mac !== NO_MAC)) {
+    arpResolveUnresolved(state, iface, slot, packet, out);
+    return;
   }
+  // Resolved. If it expires within `preempt` seconds, ask again ahead of time (la_preempt).
+  if (expire !== PERMANENT && now + table.preempt[slot]! > expire) refreshAhead(state, iface, slot);
+  out.setResolved(iface.index, mac, iface.mac);
+}
+
+/** la_preempt: a resolved entry close to expiry is asked for again before it expires. */
+function refreshAhead(state: EngineState, iface: Interface, slot: number): void {
+  const table = state.table;
+  // Held back by max_requests_per_sec, the refresh is tried again by the next packet.
+  if (state.requestAllowed()) {
+    state.sendRequest(iface, table.sourceIp[slot]!, table.ip[slot]!);
+    table.setFlag(slot, Flag.RequestOutstanding, true);
+    table.preempt[slot] = table.preempt[slot]! - 1;
+  }
+}
+
+/** arpresolve for an entry that is not resolved (or has expired): hold and ask (l.542). */
+function arpResolveUnresolved(
+  state: EngineState,
+  iface: Interface,
+  slot: number,
+  packet: Uint8Array,
+  out: MutableResolveResult,
+): void {
+  const { config, stats, table } = state;
+  const now = state.nowSec;
+  const mac = table.mac[slot]!;
+  const expire = table.expire[slot]!;
   // If ARP is disabled or static on this interface, stop (l.542).
   if (iface.noarp || iface.staticarp) {
     state.relist(slot); // a new entry is listed here, not by `hold`
     stats.resolveNoArp++;
-    return { kind: 'failed', reason: 'interface does not ARP' };
+    out.setFailed('interface does not ARP');
+    return;
   }
   // Hold the packet: with the seed's maxhold of 1 the newest replaces the held one (l.551).
   state.hold(slot, packet);
@@ -190,7 +283,8 @@ function arpResolve(
       if (asked < config.maxtries && !state.requestAllowed()) {
         // Held back by max_requests_per_sec: as if not asked, so the next packet tries again
         // and the host is not declared down for our own restraint.
-        return { kind: 'held', ifIndex: iface.index, nextHop: ip };
+        out.setHeld(iface.index, ip);
+        return;
       }
       table.expire[slot] = now;
       table.asked[slot] = asked + 1;
@@ -208,5 +302,5 @@ function arpResolve(
       }
     }
   }
-  return { kind: 'held', ifIndex: iface.index, nextHop: ip };
+  out.setHeld(iface.index, ip);
 }

@@ -7,7 +7,6 @@
 import { formatCidr, type Ipv4, type Ipv4Cidr, prefixMask } from '../wire/addr.ts';
 import { NetarpError } from './errors.ts';
 import type { Interface, InterfaceAddress, InterfaceTable } from './iface.ts';
-import { covers } from './iface.ts';
 
 /** A static route (route add). */
 export interface StaticRoute {
@@ -26,6 +25,20 @@ export type RouteMatch =
   | { readonly kind: 'gateway'; readonly gateway: Ipv4; readonly route: StaticRoute }
   | { readonly kind: 'interface'; readonly iface: Interface; readonly route: StaticRoute };
 
+/**
+ * A connected route as `lookup` scans it: the address's mask, network and broadcast as signed
+ * 32-bit integers, which V8 keeps unboxed (an unsigned mask above 2^31 is a boxed double, and
+ * each use of it a conversion).
+ */
+interface ConnectedRoute {
+  readonly ifIndex: number;
+  readonly prefixLength: number;
+  readonly mask: number;
+  readonly network: number;
+  readonly broadcast: number;
+  readonly match: RouteMatch;
+}
+
 /** Static routes plus the connected routes derived from the interfaces. */
 export class RouteTable {
   private readonly routes: StaticRoute[] = [];
@@ -37,7 +50,7 @@ export class RouteTable {
    * The connected routes (one per interface address, interfaces in index order) with the
    * match each gives, rebuilt when the interfaces' addresses change.
    */
-  private connected: { readonly address: InterfaceAddress; readonly match: RouteMatch }[] = [];
+  private connected: ConnectedRoute[] = [];
   private connectedVersion = -1;
 
   constructor(private readonly interfaces: InterfaceTable) {}
@@ -99,11 +112,12 @@ export class RouteTable {
     let best: RouteMatch | undefined;
     let bestLength = -1;
     const connected = this.connected;
+    const bits = ip | 0;
     for (let i = 0; i < connected.length; i++) {
-      const { address, match } = connected[i]!;
-      if (address.prefixLength > bestLength && covers(address, ip)) {
-        best = match;
-        bestLength = address.prefixLength;
+      const route = connected[i]!;
+      if (route.prefixLength > bestLength && (bits & route.mask) === route.network) {
+        best = route.match;
+        bestLength = route.prefixLength;
       }
     }
     const routes = this.routes;
@@ -127,11 +141,41 @@ export class RouteTable {
     return match;
   }
 
+  /**
+   * in_broadcast: whether `ip` is the broadcast (or network) address of a subnet of the
+   * interface `ifIndex` (`isSubnetBroadcast` of one of its addresses).
+   */
+  isBroadcastOn(ifIndex: number, ip: Ipv4): boolean {
+    if (this.connectedVersion !== this.interfaces.version) this.rebuildConnected();
+    const connected = this.connected;
+    const bits = ip | 0;
+    for (let i = 0; i < connected.length; i++) {
+      const route = connected[i]!;
+      if (
+        route.ifIndex === ifIndex &&
+        route.prefixLength < 31 &&
+        (bits === route.network || bits === route.broadcast)
+      ) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   private rebuildConnected(): void {
     this.connected = [];
     for (const iface of this.interfaces.all()) {
       for (const address of iface.addresses) {
-        this.connected.push({ address, match: { kind: 'connected', iface, address } });
+        const mask = address.mask | 0;
+        const network = address.address & mask;
+        this.connected.push({
+          ifIndex: iface.index,
+          prefixLength: address.prefixLength,
+          mask,
+          network,
+          broadcast: network | ~mask,
+          match: { kind: 'connected', iface, address },
+        });
       }
     }
     this.connectedVersion = this.interfaces.version;

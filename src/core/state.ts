@@ -4,9 +4,9 @@
  * `resolve.ts`, `announce.ts` and `admin.ts` are functions over this state; `engine.ts` is
  * the public facade.
  */
-import { type Ipv4, MAC_BROADCAST, MAC_ZERO, type Mac } from '../wire/addr.ts';
-import { ARP_ETHER_IPV4_LEN, ARP_PROTOCOL_IPV4, ArpHardware, ArpOp } from '../wire/arp.ts';
-import { ETHERNET_HEADER_LEN, EtherType } from '../wire/ethernet.ts';
+import type { Ipv4, Mac } from '../wire/addr.ts';
+import { ARP_ETHER_IPV4_LEN, ArpHardware, ArpOp } from '../wire/arp.ts';
+import { ETHERNET_HEADER_LEN } from '../wire/ethernet.ts';
 import type { ArpConfig } from './config.ts';
 import { NO_MAC } from './entry.ts';
 import {
@@ -100,96 +100,157 @@ export class EngineState {
   }
 
   /**
-   * Sends an ARP packet on `iface`: Ethernet source is the interface's MAC (ether_output),
-   * `senderMac` the ARP SHA. Written field by field into the one reused frame (the layout of
-   * `emitEthernetHeader` + `emitArp`), so that a reply allocates nothing.
+   * Sends the reply to the ARP request in `request`, whose ar_sha (6 bytes) is at
+   * `shaOffset`, on `ifp`: back to the requester's hardware address with the fields swapped,
+   * saying that `targetIp` is at `ifp`'s MAC, or at the MAC of the published entry in slot
+   * `published` (NIL: none).
+   *
+   * The frame (the layout of `emitEthernetHeader` + `emitArp`) is written byte by byte into
+   * the sink's transmit buffer or the engine's reused frame, so that sending allocates
+   * nothing: the requester's address copied from the request, the MACs read here rather
+   * than passed (a MAC is a double, and passing one to a function the compiler did not
+   * inline allocates a box for it), split by a multiplication by 2^-32 (exact, and far
+   * cheaper than writeMac's division), and no helper called (the compiler does not always
+   * inline one into this path).
    */
-  sendArp(
-    iface: Interface,
-    ethernetDestination: Mac,
-    operation: number,
+  sendReply(
+    ifp: Interface,
+    request: Uint8Array,
+    shaOffset: number,
     hardwareType: number,
-    senderMac: Mac,
-    senderIp: Ipv4,
-    targetMac: Mac,
+    published: number,
     targetIp: Ipv4,
+    senderIp: Ipv4,
   ): void {
-    const frame = this.frame;
-    // The MACs are split into 16 and 32 bits by a multiplication by 2^-32 (exact, and far
-    // cheaper than writeMac's division), and the bytes written here rather than by a helper,
-    // which the compiler does not always inline into this path.
-    let high = (ethernetDestination * TWO_POW_MINUS_32) | 0;
-    let low = ethernetDestination >>> 0;
-    frame[0] = high >>> 8;
-    frame[1] = high;
-    frame[2] = low >>> 24;
-    frame[3] = low >>> 16;
-    frame[4] = low >>> 8;
-    frame[5] = low;
+    const frame = this.frameFor(ifp.index);
+    // The requester's address: the Ethernet destination and ar_tha.
+    frame[0] = frame[32] = request[shaOffset]!;
+    frame[1] = frame[33] = request[shaOffset + 1]!;
+    frame[2] = frame[34] = request[shaOffset + 2]!;
+    frame[3] = frame[35] = request[shaOffset + 3]!;
+    frame[4] = frame[36] = request[shaOffset + 4]!;
+    frame[5] = frame[37] = request[shaOffset + 5]!;
+    // The Ethernet source, and ar_sha unless a published entry's MAC is the answer.
+    const source = ifp.mac;
+    let high = (source * TWO_POW_MINUS_32) | 0;
+    let low = source >>> 0;
+    frame[6] = frame[22] = high >>> 8;
+    frame[7] = frame[23] = high;
+    frame[8] = frame[24] = low >>> 24;
+    frame[9] = frame[25] = low >>> 16;
+    frame[10] = frame[26] = low >>> 8;
+    frame[11] = frame[27] = low;
+    if (published !== NIL) {
+      const answer = this.table.mac[published]!;
+      high = (answer * TWO_POW_MINUS_32) | 0;
+      low = answer >>> 0;
+      frame[22] = high >>> 8;
+      frame[23] = high;
+      frame[24] = low >>> 24;
+      frame[25] = low >>> 16;
+      frame[26] = low >>> 8;
+      frame[27] = low;
+    }
+    // EtherType ARP; hrd as asked, pro IPv4, hln 6, pln 4, op reply.
+    frame[12] = 0x08;
+    frame[13] = 0x06;
+    frame[14] = hardwareType >>> 8;
+    frame[15] = hardwareType;
+    frame[16] = 0x08;
+    frame[17] = 0x00;
+    frame[18] = 6;
+    frame[19] = 4;
+    frame[20] = 0;
+    frame[21] = ArpOp.Reply;
+    // ar_spa: the address asked for; ar_tpa: the requester's.
+    frame[28] = targetIp >>> 24;
+    frame[29] = targetIp >>> 16;
+    frame[30] = targetIp >>> 8;
+    frame[31] = targetIp;
+    frame[38] = senderIp >>> 24;
+    frame[39] = senderIp >>> 16;
+    frame[40] = senderIp >>> 8;
+    frame[41] = senderIp;
+    this.transmit(ifp.index, frame);
+  }
+
+  /**
+   * arprequest: broadcast a request for `targetIp` from `senderIp` on `iface`. The SHA is
+   * `senderMac` when given (a published entry's announcement), else the interface's (or its
+   * bridge's) MAC. Written as `sendReply` writes its frame.
+   */
+  sendRequest(iface: Interface, senderIp: Ipv4, targetIp: Ipv4, senderMac?: Mac): void {
+    const frame = this.frameFor(iface.index);
+    // The Ethernet destination: broadcast; ar_tha: zero.
+    frame[0] = frame[1] = frame[2] = frame[3] = frame[4] = frame[5] = 0xff;
+    frame[32] = frame[33] = frame[34] = frame[35] = frame[36] = frame[37] = 0;
     const source = iface.mac;
-    high = (source * TWO_POW_MINUS_32) | 0;
-    low = source >>> 0;
+    let high = (source * TWO_POW_MINUS_32) | 0;
+    let low = source >>> 0;
     frame[6] = high >>> 8;
     frame[7] = high;
     frame[8] = low >>> 24;
     frame[9] = low >>> 16;
     frame[10] = low >>> 8;
     frame[11] = low;
-    frame[12] = EtherType.Arp >>> 8;
-    frame[13] = EtherType.Arp & 0xff;
-    // The ARP packet (emitArp's layout): hrd, pro, hln 6, pln 4, op, sha, spa, tha, tpa.
-    frame[14] = hardwareType >>> 8;
-    frame[15] = hardwareType;
-    frame[16] = ARP_PROTOCOL_IPV4 >>> 8;
-    frame[17] = ARP_PROTOCOL_IPV4 & 0xff;
-    frame[18] = 6;
-    frame[19] = 4;
-    frame[20] = operation >>> 8;
-    frame[21] = operation;
-    high = (senderMac * TWO_POW_MINUS_32) | 0;
-    low = senderMac >>> 0;
+    // ar_sha: the interface's MAC unless bridged or given. (Split in each branch, not chosen
+    // first: a value that is either a parameter or a field would be boxed to be merged.)
+    if (senderMac !== undefined) {
+      high = (senderMac * TWO_POW_MINUS_32) | 0;
+      low = senderMac >>> 0;
+    } else if (iface.bridge >= 0) {
+      const bridgeMac = this.interfaces.requestSourceMac(iface);
+      high = (bridgeMac * TWO_POW_MINUS_32) | 0;
+      low = bridgeMac >>> 0;
+    }
     frame[22] = high >>> 8;
     frame[23] = high;
     frame[24] = low >>> 24;
     frame[25] = low >>> 16;
     frame[26] = low >>> 8;
     frame[27] = low;
+    // EtherType ARP; hrd Ethernet, pro IPv4, hln 6, pln 4, op request.
+    frame[12] = 0x08;
+    frame[13] = 0x06;
+    frame[14] = 0;
+    frame[15] = ArpHardware.Ethernet;
+    frame[16] = 0x08;
+    frame[17] = 0x00;
+    frame[18] = 6;
+    frame[19] = 4;
+    frame[20] = 0;
+    frame[21] = ArpOp.Request;
     frame[28] = senderIp >>> 24;
     frame[29] = senderIp >>> 16;
     frame[30] = senderIp >>> 8;
     frame[31] = senderIp;
-    high = (targetMac * TWO_POW_MINUS_32) | 0;
-    low = targetMac >>> 0;
-    frame[32] = high >>> 8;
-    frame[33] = high;
-    frame[34] = low >>> 24;
-    frame[35] = low >>> 16;
-    frame[36] = low >>> 8;
-    frame[37] = low;
     frame[38] = targetIp >>> 24;
     frame[39] = targetIp >>> 16;
     frame[40] = targetIp >>> 8;
     frame[41] = targetIp;
-    this.sink.transmit(iface.index, frame);
+    this.transmit(iface.index, frame);
+    if (senderIp === targetIp) this.stats.txannounces++;
+    else this.stats.txrequests++;
   }
 
   /**
-   * arprequest: broadcast a request for `targetIp` from `senderIp`. The SHA is `senderMac`
-   * when given (a published entry's announcement), else the interface's (or its bridge's) MAC.
+   * The buffer the next ARP frame sent on `ifIndex` is written into: the sink's own
+   * (`OutputSink.transmitBuffer`), so that it need not copy the frame, else the engine's
+   * reused one.
    */
-  sendRequest(iface: Interface, senderIp: Ipv4, targetIp: Ipv4, senderMac?: Mac): void {
-    this.sendArp(
-      iface,
-      MAC_BROADCAST,
-      ArpOp.Request,
-      ArpHardware.Ethernet,
-      senderMac ?? this.interfaces.requestSourceMac(iface),
-      senderIp,
-      MAC_ZERO,
-      targetIp,
-    );
-    if (senderIp === targetIp) this.stats.txannounces++;
-    else this.stats.txrequests++;
+  private frameFor(ifIndex: number): Uint8Array {
+    const sink = this.sink;
+    if (sink.transmitBuffer !== undefined && sink.commitTransmit !== undefined) {
+      const buffer = sink.transmitBuffer(ifIndex, ARP_FRAME_LEN);
+      if (buffer !== undefined && buffer.length >= ARP_FRAME_LEN) return buffer;
+    }
+    return this.frame;
+  }
+
+  /** Hands the sink the frame `frameFor` gave and the caller wrote. */
+  private transmit(ifIndex: number, frame: Uint8Array): void {
+    if (frame === this.frame) this.sink.transmit(ifIndex, frame);
+    else this.sink.commitTransmit!(ifIndex, ARP_FRAME_LEN);
   }
 
   /**
@@ -319,7 +380,7 @@ export class EngineState {
    */
   hold(slot: number, packet: Uint8Array): void {
     const { holds, config, stats, table } = this;
-    holds.add(slot, packet, this.nowMs);
+    holds.setHeldAt(holds.add(slot, packet), this.nowMs);
     // With the seed's maxhold of 1 the newest replaces the held one (arpresolve, l.551).
     while (table.heldCount[slot]! > config.maxhold) {
       holds.removeOldest(slot);
@@ -377,7 +438,8 @@ export class EngineState {
     this.prune.forget(table, slot);
     table.unlink(slot);
     this.dropHeld(slot);
-    this.relist(slot);
+    table.setClass(slot, LruClass.Exempt);
+    table.setUnresolved(slot, false);
     this.report('delete', slot, reason);
     table.release(slot);
   }
