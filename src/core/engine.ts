@@ -368,6 +368,21 @@ export class Engine {
     return slot !== NIL ? describeEntry(state, slot) : undefined;
   }
 
+  /**
+   * arp host, every entry: the host entry for `ip`, then its proxy-only (`pub only`) one, as of
+   * `now`; the table keeps at most one of each. Two hash lookups, whatever the table's size.
+   */
+  lookupAll(now: number, ip: Ipv4 | string): EntryInfo[] {
+    const state = this.at(now, this.collector);
+    const key = typeof ip === 'string' ? parseIpv4(ip) : ip;
+    const found: EntryInfo[] = [];
+    const host = state.table.host(key);
+    if (host !== NIL) found.push(describeEntry(state, host));
+    const proxy = state.table.proxy(key);
+    if (proxy !== NIL) found.push(describeEntry(state, proxy));
+    return found;
+  }
+
   /** Number of entries (host and proxy-only). */
   get size(): number {
     return this.state.table.size;

@@ -250,13 +250,6 @@ export class Daemon implements ControlHandler {
   private readonly ghosts = new Map<string, InterfaceConfig>();
   /** Static entries the config owns, by staticKey. */
   private readonly configStatics = new Map<string, StaticConfig>();
-  /**
-   * Every address that may have a proxy-only entry (dotted): one is added for each `pub only`
-   * entry set, and dropped once the address is seen to have none. With it, the entries of an
-   * address are found at the cost of a lookup (Engine.lookup gives the host entry, else the
-   * proxy-only one), not of a walk of the whole table.
-   */
-  private readonly proxyAddresses = new Set<string>();
   private readonly startedAt: number;
   private stopping: Promise<void> | undefined;
   /** Reloads and link reopenings, one at a time, in order; never rejects. */
@@ -288,13 +281,6 @@ export class Daemon implements ControlHandler {
     this.resolver = new Resolver(this.runner, this.engine);
     this.runner.onEvent((event) => {
       this.resolver.onEvent(event);
-      if (
-        event.kind === 'engine' &&
-        event.event.kind === 'route' &&
-        event.event.type === 'delete'
-      ) {
-        this.forgetProxyAddress(event.event.ip);
-      }
       this.emit(monitorEvent(event));
     });
     // Link errors come through the slots (onLinkIssue), which log one line per run of them.
@@ -739,34 +725,14 @@ export class Daemon implements ControlHandler {
     return this.entriesAt(ip).find((e) => e.proxyOnly === proxyOnly);
   }
 
-  /**
-   * Every entry for `ip`: its host entry, then its proxy-only one (the table keeps at most one
-   * of each). The table is walked only for an address that has both kinds, or had.
-   */
+  /** Every entry for `ip`: its host entry, then its proxy-only one (at most one of each). */
   private entriesAt(ip: Ipv4): EntryInfo[] {
-    const now = this.runner.now();
-    const first = this.engine.lookup(now, ip);
-    // lookup answers the host entry, else the proxy-only one: a proxy-only answer is alone.
-    if (!first || first.proxyOnly) return first ? [first] : [];
-    if (!this.proxyAddresses.has(first.ip)) return [first];
-    const proxy = this.engine.listEntries(now).find((e) => e.proxyOnly && e.ip === first.ip);
-    if (!proxy) {
-      this.proxyAddresses.delete(first.ip);
-      return [first];
-    }
-    return [first, proxy];
+    return this.engine.lookupAll(this.runner.now(), ip);
   }
 
-  /** After an entry of `ip` went: forget the address unless it still has one, proxy-only or not. */
-  private forgetProxyAddress(ip: string): void {
-    if (!this.proxyAddresses.has(ip)) return;
-    if (this.engine.lookup(this.runner.now(), ip) === undefined) this.proxyAddresses.delete(ip);
-  }
-
-  /** arp -s: sets a static entry, noting the address of a proxy-only one (entriesAt). */
+  /** arp -s: sets a static entry. */
   private addStatic(spec: StaticEntrySpec): void {
     this.runner.apply((engine, now) => engine.addEntry(now, spec));
-    if (spec.pub === true && spec.only === true) this.proxyAddresses.add(formatIpv4(spec.ip));
   }
 
   private keyOf(entry: EntryInfo): string {

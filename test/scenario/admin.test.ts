@@ -204,6 +204,34 @@ describe('arp -a', () => {
   });
 });
 
+describe('arp host', () => {
+  it('finds the host entry and the proxy-only entry of one address, or none', () => {
+    const { engine } = makeHost();
+    assert.deepEqual(engine.lookupAll(s(10), A.ip), []);
+    engine.addEntry(s(10), { ip: ip(A.ip), mac: mac(A.mac) });
+    engine.addEntry(s(10), { ip: ip(A.ip), mac: mac(B.mac), pub: true, only: true });
+    engine.addEntry(s(10), { ip: ip(B.ip), mac: mac(B.mac), pub: true, only: true });
+    assert.deepEqual(
+      engine.lookupAll(s(11), A.ip).map((e) => [e.ip, e.mac, e.proxyOnly]),
+      [
+        [A.ip, A.mac, false],
+        [A.ip, B.mac, true],
+      ],
+    );
+    assert.deepEqual(
+      engine.lookupAll(s(11), ip(B.ip)).map((e) => [e.ip, e.proxyOnly]),
+      [[B.ip, true]],
+    );
+    // lookup() answers the host entry first, as before.
+    assert.equal(engine.lookup(s(11), A.ip)?.proxyOnly, false);
+    engine.deleteEntry(s(12), A.ip);
+    assert.deepEqual(
+      engine.lookupAll(s(12), A.ip).map((e) => e.proxyOnly),
+      [true],
+    );
+  });
+});
+
 describe('arp -f', () => {
   it('loads a file of arp -s arguments, reporting the lines it cannot use', () => {
     const { engine } = makeHost();
