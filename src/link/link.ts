@@ -8,6 +8,9 @@
 /** Receives a frame. The bytes are valid only during the call and must not be modified. */
 export type FrameHandler = (frame: Uint8Array) => void;
 
+/** Called when a batch of received frames has been handed to the frame handler. */
+export type BatchEndHandler = () => void;
+
 /** Receives an I/O error the link survived (it keeps running unless closed). */
 export type LinkErrorHandler = (error: LinkError) => void;
 
@@ -26,6 +29,27 @@ export interface Link {
    * asynchronously, never from inside `send`, so a handler may send without re-entering itself.
    */
   onFrame(handler: FrameHandler): void;
+  /**
+   * Optional: sets the handler called at the end of each batch of received frames, replacing
+   * the previous one. A link that has this method delivers every frame as part of a batch: a
+   * run of frame handler calls made from one event-loop task (one wakeup of the link), at most
+   * a wakeup's worth of frames (the link's read batch), followed by one call of this handler
+   * (also after a batch whose handlers threw). A consumer may therefore read the clock once
+   * per batch, and do per-batch work (re-arming a timer) here. A link without it delivers each
+   * frame on its own.
+   */
+  onBatchEnd?(handler: BatchEndHandler): void;
+  /**
+   * Optional, with `commitTransmit`: lends the caller a buffer of at least `length` bytes to
+   * write a frame into in place (a slot of the link's transmit ring), saving the copy `send`
+   * makes. The caller writes the frame into its first `length` bytes and calls
+   * `commitTransmit(length)` before anything else uses the link; a buffer not committed is
+   * simply reused. Returns undefined when it cannot lend one (closed, too long): the caller
+   * then uses `send`.
+   */
+  transmitBuffer?(length: number): Uint8Array | undefined;
+  /** Sends the frame of `length` bytes written into the last `transmitBuffer`, like `send`. */
+  commitTransmit?(length: number): void;
   /** Sets the handler for I/O errors, replacing the previous one. Errors never throw. */
   onError(handler: LinkErrorHandler): void;
   /** Stops sending and receiving and releases the link's resources; idempotent. */

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parsePcap } from '../wire/pcap.ts';
-import { LinkError } from './link.ts';
+import { type Link, LinkError } from './link.ts';
 import { MemoryHub } from './memory.ts';
 import { type CaptureWriter, PcapTee } from './pcap-tee.ts';
 
@@ -53,6 +53,26 @@ describe('PcapTee', () => {
         { t: 1_700_000_000_250.25, frame: [4, 5] },
       ],
     );
+  });
+
+  it("passes the inner link's batch-end notification through, and has none when it has none", () => {
+    const hub = new MemoryHub();
+    const plain = PcapTee.toWriter(hub.port('a'), { write() {}, close() {} }, fixedClock(0));
+    assert.equal(plain.onBatchEnd, undefined, 'a memory port delivers frame by frame');
+    let innerHandler: (() => void) | undefined;
+    const batched = Object.assign(hub.port('b'), {
+      onBatchEnd(handler: () => void) {
+        innerHandler = handler;
+      },
+    });
+    const tee = PcapTee.toWriter(batched, { write() {}, close() {} }, fixedClock(0));
+    let ends = 0;
+    assert.ok(tee.onBatchEnd !== undefined);
+    tee.onBatchEnd(() => ends++);
+    innerHandler?.();
+    assert.equal(ends, 1);
+    const asLink: Link = tee;
+    assert.equal(asLink.transmitBuffer, undefined, 'every frame sent goes through send');
   });
 
   it('records received frames even before a handler is set, and names the file', async () => {

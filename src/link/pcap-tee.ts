@@ -9,7 +9,14 @@
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { pcapGlobalHeader, pcapRecord } from '../wire/pcap.ts';
-import { type FrameHandler, ioError, type Link, LinkError, type LinkErrorHandler } from './link.ts';
+import {
+  type BatchEndHandler,
+  type FrameHandler,
+  ioError,
+  type Link,
+  LinkError,
+  type LinkErrorHandler,
+} from './link.ts';
 
 /** Where record timestamps come from: milliseconds since the Unix epoch (the runtime clock). */
 export interface TimestampSource {
@@ -58,6 +65,11 @@ export class PcapTee implements Link {
   private errorHandler: LinkErrorHandler | undefined;
   private writer: CaptureWriter | undefined;
   private readonly counters: PcapTeeStats = { recordedIn: 0, recordedOut: 0, notRecorded: 0 };
+  /**
+   * The inner link's batch-end notification, passed through: present exactly when the inner
+   * link has it. (The tee lends no transmit buffer: every frame sent must be recorded.)
+   */
+  readonly onBatchEnd?: (handler: BatchEndHandler) => void;
 
   private constructor(
     readonly inner: Link,
@@ -73,6 +85,9 @@ export class PcapTee implements Link {
       this.handler?.(frame);
     });
     inner.onError((error) => this.errorHandler?.(error));
+    if (inner.onBatchEnd !== undefined) {
+      this.onBatchEnd = (handler) => inner.onBatchEnd!(handler);
+    }
   }
 
   /**

@@ -58,9 +58,14 @@ export class DgramVxlanIo implements VxlanIoBackend {
 
   start(owner: VxlanIoOwner): void {
     this.owner = owner;
+    // Each datagram is a batch of its own.
     this.socket.on('message', (message: Buffer) => {
       owner.counters.rxBatches++;
-      owner.receive(message, 0, message.length);
+      try {
+        owner.receive(message, 0, message.length);
+      } finally {
+        owner.batchEnd();
+      }
     });
     // Without an 'error' listener a socket error would be thrown and end the process.
     this.socket.on('error', (error) => {

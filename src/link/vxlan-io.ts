@@ -82,6 +82,11 @@ export interface VxlanIoOwner {
    * checked, counted, and its frame handed on.
    */
   receive(bytes: Uint8Array, offset: number, length: number): void;
+  /**
+   * The datagrams of one wakeup have all been passed to `receive` (one recvmmsg() on the
+   * native backend, each datagram on node:dgram): the link's batch-end handler runs.
+   */
+  batchEnd(): void;
   /** Whether the link was closed (a batch stops handing frames on then). */
   isClosed(): boolean;
   /** Reports an I/O error the link survived. */
@@ -100,6 +105,14 @@ export interface VxlanIoBackend {
    * it before returning; never throws for I/O (failures are counted in txErrors and reported).
    */
   send(frame: Uint8Array): void;
+  /**
+   * Optional: a transmit slot's frame area (at least `length` bytes, at most
+   * VXLAN_MAX_FRAME) for a frame written in place, sent by `commitTransmit(length)` as `send`
+   * would send it (see Link.transmitBuffer).
+   */
+  transmitBuffer?(length: number): Uint8Array;
+  /** Queues the frame of `length` bytes written into the last `transmitBuffer`. */
+  commitTransmit?(length: number): void;
   /** Sends what is still queued, then closes the socket. */
   close(): Promise<void>;
 }

@@ -18,6 +18,8 @@
  *   microtask scheduled by the first of them, so a lone send goes out at once and the sends
  *   of one tick share a system call;
  * - and at once whenever the ring is full.
+ * A frame may also be written straight into a slot (`transmitBuffer`, then `commitTransmit`),
+ * which saves the copy; it is queued and sent the same way.
  * A datagram the kernel does not take is counted in txErrors, and each flush that failed is
  * reported once, in the words node:dgram uses ("send ENETUNREACH 198.18.0.2:4789"), with how
  * many of its datagrams were lost when it had more than one.
@@ -28,6 +30,7 @@ import { ChannelMode, type NativeAddon, type NativeChannel } from './native/addo
 import { openError } from './native/native-link.ts';
 import {
   VXLAN_MAX_DATAGRAM,
+  VXLAN_MAX_FRAME,
   type VxlanIoBackend,
   type VxlanIoOwner,
   type VxlanRemote,
@@ -77,6 +80,8 @@ export class NativeVxlanIo implements VxlanIoBackend {
   private readonly rxLengths: Uint32Array;
   private readonly txBytes: Uint8Array;
   private readonly txLengths: Uint32Array;
+  /** Each transmit slot's frame area (after its header), made once. */
+  private readonly txFrames: Uint8Array[] = [];
   /** Datagrams queued in the transmit ring (slots 0..queued-1). */
   private queued = 0;
   /** Whether a batch's handlers are running: their sends wait for the end of the batch. */
@@ -110,6 +115,9 @@ export class NativeVxlanIo implements VxlanIoBackend {
     // Every datagram starts with the same header: written once into each slot, never again.
     for (let slot = 0; slot < this.txSlots; slot++) {
       emitVxlanHeader(this.txBytes, slot * VXLAN_MAX_DATAGRAM, vni);
+      this.txFrames.push(
+        new Uint8Array(txRing, slot * VXLAN_MAX_DATAGRAM + VXLAN_HEADER_LEN, VXLAN_MAX_FRAME),
+      );
     }
     try {
       this.channel = new addon.Channel(
@@ -139,14 +147,33 @@ export class NativeVxlanIo implements VxlanIoBackend {
 
   /** Queues the datagram for `frame`; see the file's comment for when it goes out. */
   send(frame: Uint8Array): void {
-    if (this.queued === this.txSlots) this.flush();
-    const slot = this.queued++;
-    this.txBytes.set(frame, slot * VXLAN_MAX_DATAGRAM + VXLAN_HEADER_LEN);
-    this.txLengths[slot] = VXLAN_HEADER_LEN + frame.length;
+    this.txFrames[this.freeSlot()]!.set(frame);
+    this.commitTransmit(frame.length);
+  }
+
+  /**
+   * The frame area of the next free transmit slot (VXLAN_MAX_FRAME bytes, after the header
+   * written once): the caller writes a frame there and queues it with `commitTransmit`.
+   */
+  transmitBuffer(_length: number): Uint8Array {
+    return this.txFrames[this.freeSlot()]!;
+  }
+
+  /** Queues the frame of `length` bytes written into the free slot's frame area. */
+  commitTransmit(length: number): void {
+    const slot = this.freeSlot();
+    this.queued = slot + 1;
+    this.txLengths[slot] = VXLAN_HEADER_LEN + length;
     if (!this.inBatch && !this.flushScheduled) {
       this.flushScheduled = true;
       queueMicrotask(this.flushTask);
     }
+  }
+
+  /** The next free transmit slot, flushing the ring first when it is full. */
+  private freeSlot(): number {
+    if (this.queued === this.txSlots) this.flush();
+    return this.queued;
   }
 
   /** Sends what is queued (frames accepted before close still go out), then closes. */
@@ -213,6 +240,13 @@ export class NativeVxlanIo implements VxlanIoBackend {
       }
     } finally {
       this.inBatch = false;
+      if (count > 0 && !owner.isClosed()) {
+        try {
+          owner.batchEnd();
+        } catch (caught) {
+          thrown ??= { error: caught };
+        }
+      }
       this.flush();
     }
     // An empty datagram has no VXLAN header.

@@ -77,6 +77,15 @@ function nextFrame(link: VxlanLink): Promise<Uint8Array> {
   return new Promise((resolve) => link.onFrame((frame) => resolve(frame.slice())));
 }
 
+/** Waits (up to 2 s) until `done()` holds. */
+async function waitFor(done: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 2000;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
+
 /** Sends raw bytes to a port on loopback and waits until they are sent. */
 function sendRaw(socket: Socket, bytes: Uint8Array, port: number): Promise<void> {
   return new Promise((resolve, reject) =>
@@ -143,6 +152,37 @@ for (const { io, skip } of BACKENDS) {
       assert.equal(link.stats().txFrames, 1, 'a frame counts once, whatever the number of remotes');
       assert.equal(link.stats().txErrors, 0);
       assert.match(link.name, /^vxlan 127\.0\.0\.1:\d+ vni 74565$/);
+    });
+
+    it('ends each wakeup with one batch-end call, after its frames', async () => {
+      const raw = await rawSocket();
+      toClose.push(raw.socket);
+      const link = await open({
+        vni: 42,
+        local,
+        remotes: [{ address: '127.0.0.1', port: raw.port }],
+      });
+      const calls: string[] = [];
+      link.onFrame((frame) => calls.push(`frame ${frame[1]}`));
+      link.onBatchEnd(() => calls.push('end'));
+      const port = link.localEndpoint().port;
+      for (let i = 0; i < 3; i++) {
+        await sendRaw(
+          raw.socket,
+          new Uint8Array([...fromHex('08 000000 00002a 00'), ...numbered(i)]),
+          port,
+        );
+      }
+      await waitFor(() => link.stats().rxFrames === 3, 'three frames');
+      assert.equal(calls.filter((c) => c === 'end').length, link.stats().rxBatches);
+      assert.equal(calls.at(-1), 'end', 'the last call ends a batch');
+      assert.deepEqual(
+        calls.filter((c) => c !== 'end'),
+        ['frame 0', 'frame 1', 'frame 2'],
+      );
+      // Every end follows at least one frame.
+      assert.ok(calls.every((c, i) => c !== 'end' || calls[i - 1]?.startsWith('frame')));
+      if (io === 'dgram') assert.equal(link.stats().rxBatches, 3, 'each datagram its own batch');
     });
 
     it('hands on frames of its VNI as plain Uint8Arrays', async () => {
@@ -589,6 +629,37 @@ describe('VxlanLink native batching', { skip: nativeSkip }, () => {
       errors[1]?.message,
       `${link.name}: send: send EACCES 255.255.255.255:9 (1 of 2 datagrams not sent)`,
     );
+  });
+
+  it('sends a frame written into a lent transmit slot, sharing the batch flush', async () => {
+    const raw = await rawSocket();
+    toClose.push(raw.socket);
+    const responder = await open(raw.port);
+    const sender = await open(responder.localEndpoint().port);
+    const ends: number[] = [];
+    responder.onFrame((frame) => {
+      const slot = responder.transmitBuffer(frame.length);
+      assert.ok(slot !== undefined && slot.length >= frame.length);
+      slot.set(frame);
+      slot[0] = 0xab; // written in place, unlike the frame received
+      responder.commitTransmit(frame.length);
+    });
+    responder.onBatchEnd(() => ends.push(responder.stats().txBatches));
+    for (let i = 0; i < 3; i++) sender.send(numbered(i));
+    queueMicrotask(() => holdLoop(100));
+    const echoed = await raw.take(3);
+    const expected = numbered(1);
+    expected[0] = 0xab;
+    assert.deepEqual(echoed[1], new Uint8Array([...fromHex('08 000000 00002a 00'), ...expected]));
+    assert.deepEqual(ends, [0], 'the batch ended before its replies were flushed');
+    const r = responder.stats();
+    assert.deepEqual(
+      { rxBatches: r.rxBatches, txFrames: r.txFrames, txBatches: r.txBatches },
+      { rxBatches: 1, txFrames: 3, txBatches: 1 },
+    );
+    assert.equal(responder.transmitBuffer(VXLAN_MAX_FRAME + 1), undefined, 'too long: use send');
+    await responder.close();
+    assert.equal(responder.transmitBuffer(60), undefined, 'closed');
   });
 
   it('stops handing on a batch when the link is closed in mid-batch; replies made before go out', async () => {

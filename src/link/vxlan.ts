@@ -10,7 +10,13 @@
  */
 import { isValidIpv4 } from '../wire/addr.ts';
 import { VXLAN_FLAG_I, VXLAN_HEADER_LEN, VXLAN_MAX_VNI, VXLAN_UDP_PORT } from '../wire/vxlan.ts';
-import { type FrameHandler, type Link, LinkError, type LinkErrorHandler } from './link.ts';
+import {
+  type BatchEndHandler,
+  type FrameHandler,
+  type Link,
+  LinkError,
+  type LinkErrorHandler,
+} from './link.ts';
 import { loadNative, type NativeAddon, type NativeLoad } from './native/addon.ts';
 import { requireNative } from './native/native-link.ts';
 import { openDgramVxlan } from './vxlan-dgram.ts';
@@ -116,6 +122,7 @@ export class VxlanLink implements Link {
   /** The backend the link runs on. */
   readonly io: VxlanIo;
   private handler: FrameHandler | undefined;
+  private batchEndHandler: BatchEndHandler | undefined;
   private errorHandler: LinkErrorHandler | undefined;
   private closed = false;
   /**
@@ -149,6 +156,7 @@ export class VxlanLink implements Link {
       name,
       counters: this.counters,
       receive: (bytes, offset, length) => this.receive(bytes, offset, length),
+      batchEnd: () => this.batchEndHandler?.(),
       isClosed: () => this.closed,
       report: (error) => this.report(error),
     });
@@ -231,6 +239,38 @@ export class VxlanLink implements Link {
   /** Sets the frame handler. */
   onFrame(handler: FrameHandler): void {
     this.handler = handler;
+  }
+
+  /**
+   * Sets the batch-end handler: called after each wakeup's datagrams (at most
+   * NATIVE_RX_BATCH on the native backend; each datagram alone on node:dgram).
+   */
+  onBatchEnd(handler: BatchEndHandler): void {
+    this.batchEndHandler = handler;
+  }
+
+  /**
+   * On the native backend, a transmit slot to write a frame of `length` bytes into (see
+   * Link.transmitBuffer); undefined on node:dgram, after close, or for a frame too long, so
+   * that `send` takes it and counts it.
+   */
+  transmitBuffer(length: number): Uint8Array | undefined {
+    if (this.closed || length > VXLAN_MAX_FRAME) return undefined;
+    return this.backend.transmitBuffer?.(length);
+  }
+
+  /** Sends the frame written into the last `transmitBuffer`, counted as `send` counts it. */
+  commitTransmit(length: number): void {
+    const backend = this.backend;
+    if (this.closed) {
+      this.counters.txClosed++;
+      return;
+    }
+    if (backend.commitTransmit === undefined) {
+      throw new LinkError('EINVAL', `${this.name}: commitTransmit without a transmit buffer`);
+    }
+    this.counters.txFrames++;
+    backend.commitTransmit(length);
   }
 
   /** Sets the error handler; without one, errors are only counted. */

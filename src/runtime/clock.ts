@@ -33,12 +33,15 @@ const MAX_TIMEOUT_MS = 0x7fff_ffff;
 
 /** Real time: a monotonic clock anchored at the Unix epoch, and Node timers. */
 export class SystemClock implements Clock {
+  /** performance.timeOrigin, read once: a getter call per `now` is not free. */
+  private readonly origin = performance.timeOrigin;
+
   /**
    * performance.timeOrigin + performance.now(): epoch milliseconds that never step back when
    * the wall clock is set, so ageing in the engine is not disturbed by NTP adjustments.
    */
   now(): number {
-    return performance.timeOrigin + performance.now();
+    return this.origin + performance.now();
   }
 
   /** A Node timer, unref'd unless `keepAlive`. A far deadline fires early and is re-armed. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Engine } from '../core/engine.ts';
 import { NetarpError } from '../core/errors.ts';
-import type { FrameHandler, Link, LinkErrorHandler } from '../link/link.ts';
+import type { BatchEndHandler, FrameHandler, Link, LinkErrorHandler } from '../link/link.ts';
 import { LinkError } from '../link/link.ts';
 import { MemoryHub } from '../link/memory.ts';
 import { MAC_BROADCAST, MAC_ZERO, parseIpv4, parseMac } from '../wire/addr.ts';
@@ -14,8 +14,8 @@ import {
   emitEthernetHeader,
 } from '../wire/ethernet.ts';
 import { describeFrame } from '../wire/format.ts';
-import { ManualClock } from './clock.ts';
-import { Runner, type RuntimeEvent } from './runner.ts';
+import { type Clock, ManualClock } from './clock.ts';
+import { MAX_FRAMES_PER_CLOCK_READ, Runner, type RuntimeEvent } from './runner.ts';
 
 const MAC_A = parseMac('02:00:00:00:00:0a');
 const MAC_B = parseMac('02:00:00:00:00:0b');
@@ -87,6 +87,48 @@ class FakeLink implements Link {
   async close(): Promise<void> {
     this.closed = true;
   }
+}
+
+/** A FakeLink that delivers in batches and lends transmit buffers, as the VXLAN link does. */
+class BatchedFakeLink extends FakeLink {
+  batchEnd: BatchEndHandler | undefined;
+  /** Frames committed into lent buffers (also recorded in `sent`). */
+  lent = 0;
+  private readonly slot = new Uint8Array(2048);
+
+  onBatchEnd(handler: BatchEndHandler): void {
+    this.batchEnd = handler;
+  }
+  transmitBuffer(_length: number): Uint8Array {
+    this.slot.fill(0xee);
+    return this.slot;
+  }
+  commitTransmit(length: number): void {
+    this.lent++;
+    this.sent.push(this.slot.slice(0, length));
+  }
+  /** Delivers `frames` as one wakeup's batch. */
+  deliver(frames: readonly Uint8Array[], between?: () => void): void {
+    for (const frame of frames) {
+      this.handler?.(frame);
+      between?.();
+    }
+    this.batchEnd?.();
+  }
+}
+
+/** A ManualClock whose readings are counted. */
+function countingClock(start: number): { clock: Clock; manual: ManualClock; reads: () => number } {
+  const manual = new ManualClock(start);
+  let reads = 0;
+  const clock: Clock = {
+    now: () => {
+      reads++;
+      return manual.now();
+    },
+    setTimer: (at, fire, options) => manual.setTimer(at, fire, options),
+  };
+  return { clock, manual, reads: () => reads };
 }
 
 describe('Runner', () => {
@@ -321,6 +363,80 @@ describe('Runner', () => {
     assert.throws(() => runner.attach('carp0', new FakeLink()), /carp interface/);
     runner.attach('eth0', new FakeLink());
     assert.throws(() => runner.attach('eth0', new FakeLink()), /already has a link/);
+  });
+
+  it('handles a batch at one clock reading and re-arms the timer once, when the batch ends', () => {
+    const { clock, manual, reads } = countingClock(10_000);
+    const engine = new Engine();
+    engine.addInterface({ name: 'eth0', mac: MAC_A });
+    const link = new BatchedFakeLink();
+    const runner = new Runner(engine, { clock, links: { eth0: link } });
+    runner.apply((e, now) => e.addAddress(now, 'eth0', '192.0.2.10/24'));
+    const times: number[] = [];
+    runner.onEvent((event) => times.push(event.time));
+    let polls = 0;
+    const poll = engine.pollTimeout.bind(engine);
+    engine.pollTimeout = () => {
+      polls++;
+      return poll();
+    };
+    const before = reads();
+    const requests = [11, 12, 13].map((host) =>
+      arpFrame(ArpOp.Request, MAC_B + host, `192.0.2.${host}`, MAC_ZERO, '192.0.2.10'),
+    );
+    let pollsInBatch = -1;
+    link.deliver(requests, () => manual.advance(1));
+    assert.equal(reads() - before, 1, 'one clock reading for the batch');
+    assert.equal(polls, 1, 'the timer was re-armed once, at the end of the batch');
+    assert.ok(times.length >= 3, 'an entry event (at least) per sender');
+    assert.ok(
+      times.every((t) => t === 10_000),
+      `every event carries the batch's time: ${times}`,
+    );
+    assert.equal(runner.stats().framesIn, 3);
+    // Without its end, no frame of a batch re-arms the timer.
+    polls = 0;
+    link.handler?.(arpFrame(ArpOp.Request, MAC_C, '192.0.2.14', MAC_ZERO, '192.0.2.10'));
+    pollsInBatch = polls;
+    link.batchEnd?.();
+    assert.deepEqual([pollsInBatch, polls], [0, 1]);
+    assert.equal(times.at(-1), 10_003, 'the next batch reads the clock again');
+    assert.equal(manual.pendingTimers, 1);
+    assert.equal(runner.timerDeadline, engine.pollTimeout());
+  });
+
+  it('reads the clock again after MAX_FRAMES_PER_CLOCK_READ frames of a batch that does not end', () => {
+    const { clock, reads } = countingClock(0);
+    const engine = new Engine();
+    engine.addInterface({ name: 'eth0', mac: MAC_A });
+    const link = new BatchedFakeLink();
+    const runner = new Runner(engine, { clock, links: { eth0: link } });
+    let ipv4 = 0;
+    runner.setIpv4Handler(() => ipv4++);
+    const frame = buildEthernetFrame(
+      { destination: MAC_A, source: MAC_B, etherType: EtherType.Ipv4 },
+      new Uint8Array(20),
+    );
+    const before = reads();
+    for (let i = 0; i <= MAX_FRAMES_PER_CLOCK_READ; i++) link.handler?.(frame);
+    assert.equal(ipv4, MAX_FRAMES_PER_CLOCK_READ + 1);
+    assert.equal(reads() - before, 2);
+  });
+
+  it('has the engine write a frame into the buffer its only link lends', () => {
+    const engine = new Engine();
+    engine.addInterface({ name: 'eth0', mac: MAC_A });
+    const link = new BatchedFakeLink();
+    const runner = new Runner(engine, { clock: new ManualClock(1000), links: { eth0: link } });
+    runner.apply((e, now) => e.addAddress(now, 'eth0', '192.0.2.10/24'));
+    link.deliver([arpFrame(ArpOp.Request, MAC_B, '192.0.2.11', MAC_ZERO, '192.0.2.10')]);
+    assert.deepEqual(link.sent.map(describeFrame), [
+      '02:00:00:00:00:0a > ff:ff:ff:ff:ff:ff, ARP, Announcement 192.0.2.10, length 28',
+      '02:00:00:00:00:0a > 02:00:00:00:00:0b, ARP, Reply 192.0.2.10 is-at 02:00:00:00:00:0a, length 28',
+    ]);
+    assert.equal(link.lent, 1, 'the reply written in place (apply returns its outputs)');
+    assert.equal(link.sent[1]!.length, 42, 'committed at the frame length, no more');
+    assert.equal(runner.stats().framesOut, 2);
   });
 
   it('closes its links and ignores frames after close', async () => {

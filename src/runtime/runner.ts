@@ -4,6 +4,16 @@
  * bridge floods its member ports' links, a CARP interface uses its parent's); exactly one
  * timer is armed at `engine.pollTimeout()`, re-armed after every input.
  *
+ * A link that delivers frames in batches (`Link.onBatchEnd`: the VXLAN, TAP and AF_PACKET
+ * links, one wakeup's reads at a time) lets the runner do its per-input work once per batch:
+ * the clock is read at the batch's first frame and every frame of the batch is handled at that
+ * time, and the timer is re-armed when the batch ends. A batch is bounded (at most a wakeup's
+ * worth of frames, all handled in one event-loop task, and the runner reads the clock again
+ * after MAX_FRAMES_PER_CLOCK_READ frames whatever the link does), so the time a frame is
+ * handled at is at most one batch old, and the timer cannot fire inside a batch anyway: it
+ * fires no later than it would have. Links without it (the memory hub) are handled frame by
+ * frame as before.
+ *
  * The engine is never re-entered: frames that arrive while it is working wait in a backlog,
  * and events are handed to subscribers only after the input that caused them has finished,
  * so a subscriber may call back into the runner.
@@ -67,6 +77,13 @@ export interface RunnerStats {
   linkErrors: number;
 }
 
+/**
+ * Frames of one batch handled at one clock reading, at most: past it the runner reads the
+ * clock and re-arms the timer again, so a link that never ended its batch could not hold the
+ * time still. Above every link's read batch (64 by default, the addon's maxBatch at most).
+ */
+export const MAX_FRAMES_PER_CLOCK_READ = 1024;
+
 /** Bytes reserved at first for framing IPv4 packets; grows to the largest seen. */
 const INITIAL_SCRATCH = 1514;
 
@@ -82,6 +99,16 @@ export class Runner {
   private timer: Timer | undefined;
   private armedAt: number | undefined;
   private inEngine = false;
+  /** The time of the engine input under way: what its events are stamped with. */
+  private inputTime: number | undefined;
+  /** The clock reading the current batch's frames are handled at, while a batch is open. */
+  private batchTime: number | undefined;
+  /** Frames handled at `batchTime` so far. */
+  private batchFrames = 0;
+  /** Whether an input of the open batch left the timer to be re-armed when it ends. */
+  private rearmDue = false;
+  /** The link that lent the sink its last transmit buffer, until the frame is committed. */
+  private lender: Link | undefined;
   private closed = false;
   private readonly backlog: { ifIndex: number; frame: Uint8Array }[] = [];
   private readonly pendingEvents: RuntimeEvent[] = [];
@@ -100,14 +127,25 @@ export class Runner {
     transmit: (ifIndex, frame) => this.transmit(ifIndex, frame),
     deliverHeld: (ifIndex, nextHop, destination, source, packet) =>
       this.deliverHeld(ifIndex, nextHop, destination, source, packet),
-    event: (event) => this.pendingEvents.push({ kind: 'engine', time: this.clock.now(), event }),
+    event: (event) => this.pendingEvents.push({ kind: 'engine', time: this.eventTime(), event }),
+    // A frame goes out on exactly one link that can lend a buffer: the engine writes it there.
+    transmitBuffer: (ifIndex, length) => this.transmitBuffer(ifIndex, length),
+    commitTransmit: (_ifIndex, length) => this.commitTransmit(length),
   };
   private readonly fireTimer = (): void => {
     this.timer = undefined;
     this.armedAt = undefined;
     if (this.closed) return;
     this.counters.timerRuns++;
-    this.guarded(() => this.enter(() => this.engine.handleTimeoutInto(this.now(), this.sink)));
+    this.guarded(() => this.enter(this.now(), this.timeoutInput));
+  };
+  private readonly timeoutInput = (now: number): void =>
+    this.engine.handleTimeoutInto(now, this.sink);
+  /** A batched link's batch has ended: the next frame reads the clock, the timer is re-armed. */
+  private readonly endBatch = (): void => {
+    this.batchTime = undefined;
+    this.batchFrames = 0;
+    if (this.rearmDue && !this.inEngine) this.rearm();
   };
 
   /** The clock inputs are stamped with. */
@@ -141,7 +179,12 @@ export class Runner {
     if (this.links.has(ifIndex)) throw new Error(`runner: ${ifName} already has a link`);
     this.links.set(ifIndex, link);
     this.routes.clear();
-    link.onFrame((frame) => this.receive(ifIndex, frame));
+    if (link.onBatchEnd !== undefined) {
+      link.onFrame((frame) => this.receiveBatched(ifIndex, frame));
+      link.onBatchEnd(this.endBatch);
+    } else {
+      link.onFrame((frame) => this.receive(ifIndex, frame));
+    }
     link.onError((error) => {
       this.counters.linkErrors++;
       this.reportError(error);
@@ -176,16 +219,53 @@ export class Runner {
     return this.armedAt;
   }
 
-  /** A frame received on interface `ifIndex` (what each link's handler calls). */
+  /**
+   * A frame received on interface `ifIndex` on its own (what the handler of a link without
+   * batches calls): handled at the clock's time, the timer re-armed after it.
+   */
   receive(ifIndex: number, frame: Uint8Array): void {
     if (this.closed) return;
     this.counters.framesIn++;
     if (this.inEngine) {
-      // A link delivered while the engine was busy: keep a copy for after the input.
-      this.backlog.push({ ifIndex, frame: frame.slice() });
+      this.keep(ifIndex, frame);
       return;
     }
-    this.guarded(() => this.dispatch(ifIndex, frame));
+    try {
+      this.dispatch(ifIndex, frame, this.clock.now(), false);
+    } catch (error) {
+      this.handlerFailed(error);
+    }
+  }
+
+  /**
+   * A frame of a batch (what a batched link's handler calls): handled at the time read at the
+   * batch's first frame; the timer is re-armed when the batch ends (`endBatch`).
+   */
+  private receiveBatched(ifIndex: number, frame: Uint8Array): void {
+    if (this.closed) return;
+    this.counters.framesIn++;
+    if (this.inEngine) {
+      this.keep(ifIndex, frame);
+      return;
+    }
+    let now = this.batchTime;
+    if (now === undefined || this.batchFrames >= MAX_FRAMES_PER_CLOCK_READ) {
+      if (now !== undefined && this.rearmDue) this.rearm();
+      now = this.clock.now();
+      this.batchTime = now;
+      this.batchFrames = 0;
+    }
+    this.batchFrames++;
+    try {
+      this.dispatch(ifIndex, frame, now, true);
+    } catch (error) {
+      this.handlerFailed(error);
+    }
+  }
+
+  /** A link delivered while the engine was busy: keep a copy for after the input. */
+  private keep(ifIndex: number, frame: Uint8Array): void {
+    this.backlog.push({ ifIndex, frame: frame.slice() });
   }
 
   /**
@@ -194,8 +274,8 @@ export class Runner {
    * the sink and go out as a frame), or why it failed.
    */
   resolve(destination: Ipv4, packet: Uint8Array, viaIfIndex = -1): ResolveResult {
-    return this.enter(() =>
-      this.engine.resolveInto(this.now(), destination, packet, this.sink, viaIfIndex),
+    return this.enter(this.now(), (now) =>
+      this.engine.resolveInto(now, destination, packet, this.sink, viaIfIndex),
     );
   }
 
@@ -204,8 +284,8 @@ export class Runner {
    * and puts the outputs it returns on the links.
    */
   apply(command: (engine: Engine, now: number) => Output[] | undefined): void {
-    this.enter(() => {
-      for (const output of command(this.engine, this.now()) ?? []) {
+    this.enter(this.now(), (now) => {
+      for (const output of command(this.engine, now) ?? []) {
         switch (output.kind) {
           case 'transmit':
             this.transmit(output.ifIndex, output.frame);
@@ -254,47 +334,86 @@ export class Runner {
 
   // --- internals --------------------------------------------------------------------------
 
-  private dispatch(ifIndex: number, frame: Uint8Array): void {
+  /**
+   * Hands a frame to the IPv4 handler or, as an input at `now`, to the engine (the same work
+   * as `enter`, written out so that a frame allocates no closure). `inBatch`: the timer is
+   * re-armed when the batch ends rather than now.
+   */
+  private dispatch(ifIndex: number, frame: Uint8Array, now: number, inBatch: boolean): void {
     const etherType =
       frame.length >= ETHERNET_HEADER_LEN ? (frame[12]! << 8) | frame[13]! : undefined;
     if (etherType === EtherType.Ipv4 && this.ipv4Handler) {
       this.ipv4Handler(ifIndex, frame);
       return;
     }
-    this.enter(() => this.engine.handleFrameInto(this.now(), ifIndex, frame, this.sink));
-  }
-
-  /**
-   * Runs one engine input. Afterwards (even if it threw): events go to subscribers, the
-   * backlog is drained, and the timer is re-armed at the engine's new deadline.
-   */
-  private enter<T>(input: () => T): T {
     if (this.inEngine) {
       throw new Error('runner: re-entered from inside an engine input');
     }
     this.inEngine = true;
+    this.inputTime = now;
     try {
-      return input();
+      this.engine.handleFrameInto(now, ifIndex, frame, this.sink);
     } finally {
       this.inEngine = false;
-      this.afterInput();
+      this.inputTime = undefined;
+      this.afterInput(inBatch);
     }
   }
 
-  private afterInput(): void {
+  /**
+   * Runs one engine input at `now`. Afterwards (even if it threw): events go to subscribers,
+   * the backlog is drained, and the timer is re-armed at the engine's new deadline.
+   */
+  private enter<T>(now: number, input: (now: number) => T): T {
+    if (this.inEngine) {
+      throw new Error('runner: re-entered from inside an engine input');
+    }
+    this.inEngine = true;
+    this.inputTime = now;
+    try {
+      return input(now);
+    } finally {
+      this.inEngine = false;
+      this.inputTime = undefined;
+      this.afterInput(false);
+    }
+  }
+
+  /**
+   * After an input: events to subscribers, then the backlog; then the timer is re-armed, or,
+   * inside a batch (`inBatch`), left for the batch's end.
+   */
+  private afterInput(inBatch: boolean): void {
     while (this.pendingEvents.length > 0) {
       const event = this.pendingEvents.shift()!;
-      for (const handler of this.eventHandlers) this.guarded(() => handler(event));
+      for (const handler of this.eventHandlers) {
+        try {
+          handler(event);
+        } catch (error) {
+          this.handlerFailed(error);
+        }
+      }
     }
     while (this.backlog.length > 0 && !this.inEngine) {
       const next = this.backlog.shift()!;
-      this.guarded(() => this.dispatch(next.ifIndex, next.frame));
+      try {
+        this.dispatch(next.ifIndex, next.frame, this.clock.now(), inBatch);
+      } catch (error) {
+        this.handlerFailed(error);
+      }
     }
-    this.rearm();
+    if (inBatch) this.rearmDue = true;
+    else this.rearm();
+  }
+
+  /** The time an event is stamped with: its input's, else (outside any input) the clock's. */
+  private eventTime(): number {
+    return this.inputTime ?? this.clock.now();
   }
 
   /** Arms the one timer at the engine's deadline, unless it is already armed there. */
   private rearm(): void {
+    this.rearmDue = false;
     const due = this.closed ? undefined : this.engine.pollTimeout();
     if (due === this.armedAt && (due === undefined || this.timer)) return;
     this.timer?.cancel();
@@ -315,6 +434,30 @@ export class Runner {
     }
   }
 
+  /**
+   * Lends the engine a transmit buffer when the frame for `ifIndex` goes out on exactly one
+   * link and that link lends one (`Link.transmitBuffer`); else undefined, and the frame comes
+   * through `transmit` (a frame for several links, or none, is copied or counted there).
+   */
+  private transmitBuffer(ifIndex: number, length: number): Uint8Array | undefined {
+    const links = this.linksOf(ifIndex);
+    if (links.length !== 1) return undefined;
+    const link = links[0]!;
+    if (link.transmitBuffer === undefined || link.commitTransmit === undefined) return undefined;
+    const buffer = link.transmitBuffer(length);
+    this.lender = buffer === undefined ? undefined : link;
+    return buffer;
+  }
+
+  /** Sends the frame the engine wrote into the buffer `transmitBuffer` lent. */
+  private commitTransmit(length: number): void {
+    const link = this.lender;
+    this.lender = undefined;
+    if (link === undefined) throw new Error('runner: commitTransmit without a lent buffer');
+    link.commitTransmit!(length);
+    this.counters.framesOut++;
+  }
+
   private deliverHeld(
     ifIndex: number,
     nextHop: Ipv4,
@@ -326,7 +469,7 @@ export class Runner {
     this.counters.heldDelivered++;
     this.pendingEvents.push({
       kind: 'held-delivered',
-      time: this.now(),
+      time: this.eventTime(),
       ifName: this.engine.interfaces()[ifIndex]?.name ?? '?',
       nextHop: formatIpv4(nextHop),
       mac: formatMac(destination),
@@ -374,9 +517,14 @@ export class Runner {
     try {
       work();
     } catch (error) {
-      this.counters.handlerErrors++;
-      this.reportError(error instanceof Error ? error : new Error(String(error)));
+      this.handlerFailed(error);
     }
+  }
+
+  /** An exception from an input or a subscriber: counted and reported. */
+  private handlerFailed(error: unknown): void {
+    this.counters.handlerErrors++;
+    this.reportError(error instanceof Error ? error : new Error(String(error)));
   }
 
   private reportError(error: Error): void {

@@ -129,6 +129,16 @@ describe('NativeLink over a socket pair', { skip }, () => {
     assert.equal(b.stats().rxBatches, 3, '4 + 4 + 2');
   });
 
+  it('each wakeup ends with one batch-end call after its frames', async () => {
+    const { a, b, received } = pair(addon, 'seqpacket', { batch: 4 });
+    const ends: number[] = [];
+    b.onBatchEnd(() => ends.push(received.b.length));
+    for (let n = 0; n < 10; n++) a.send(frame(n));
+    await until(() => ends.length === 3, 'three batch ends');
+    assert.deepEqual(ends, [4, 8, 10], 'after 4, 4 and 2 frames');
+    assert.equal(b.stats().rxBatches, 3);
+  });
+
   it('send copies: the caller may reuse its buffer at once', async () => {
     const { a, received } = pair(addon, 'dgram');
     const buffer = frame(1);

@@ -5,7 +5,13 @@
  * device is gone (deleted under us): that is reported once, clearly, and the link goes quiet
  * until it is closed. Nothing here throws for I/O, and nothing ends the process.
  */
-import { type FrameHandler, type Link, LinkError, type LinkErrorHandler } from '../link.ts';
+import {
+  type BatchEndHandler,
+  type FrameHandler,
+  type Link,
+  LinkError,
+  type LinkErrorHandler,
+} from '../link.ts';
 import {
   type ChannelMode,
   loadNative,
@@ -121,6 +127,7 @@ export abstract class NativeLink implements Link {
   /** The size of each ring slot: the largest frame this link receives. */
   readonly slotSize: number;
   private handler: FrameHandler | undefined;
+  private batchEndHandler: BatchEndHandler | undefined;
   private errorHandler: LinkErrorHandler | undefined;
   private closed = false;
   /** Set once the device is gone: the reason, reported once. */
@@ -219,6 +226,11 @@ export abstract class NativeLink implements Link {
     this.handler = handler;
   }
 
+  /** Sets the batch-end handler: called after each wakeup's frames (at most the batch size). */
+  onBatchEnd(handler: BatchEndHandler): void {
+    this.batchEndHandler = handler;
+  }
+
   /** Sets the error handler; without one, errors are only counted. */
   onError(handler: LinkErrorHandler): void {
     this.errorHandler = handler;
@@ -254,6 +266,13 @@ export abstract class NativeLink implements Link {
       } catch (caught) {
         // The rest of the batch is still delivered; the first exception is then rethrown,
         // so a throwing handler surfaces as an uncaught exception like a socket's would.
+        thrown ??= { error: caught };
+      }
+    }
+    if (count > 0 && !this.closed && this.batchEndHandler !== undefined) {
+      try {
+        this.batchEndHandler();
+      } catch (caught) {
         thrown ??= { error: caught };
       }
     }
