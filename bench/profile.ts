@@ -5,7 +5,8 @@
  *
  *   node --import tsx bench/profile.ts FILE.cpuprofile [--top 25]
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
@@ -87,6 +88,22 @@ export function summarizeProfile(profile: CpuProfile, top = 25): ProfileSummary 
       .sort((a, b) => b.selfMs - a.selfMs)
       .slice(0, top);
   return { totalMs, busyMs: busy, functions: lines(functionMs), files: lines(fileMs) };
+}
+
+/**
+ * The newest main-thread CPU profile in `dir`. Node names them
+ * CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile, and the main thread is thread 0 (tsx's
+ * module loader runs in a worker, which writes a profile of its own).
+ */
+export function newestMainProfile(dir: string): string | undefined {
+  let best: { path: string; time: number } | undefined;
+  for (const name of readdirSync(dir)) {
+    if (!/\.\d+\.0\.\d+\.cpuprofile$/.test(name)) continue;
+    const path = join(dir, name);
+    const time = statSync(path).mtimeMs;
+    if (!best || time > best.time) best = { path, time };
+  }
+  return best?.path;
 }
 
 /** Reads and summarizes a .cpuprofile file. */

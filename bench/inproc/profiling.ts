@@ -5,10 +5,10 @@
  * through --perf-basic-prof), attached after the warm-up so that only the timed loop is
  * sampled. Each profile is written with a text summary beside it.
  */
-import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findTool, run } from '../../test/support/commands.ts';
-import { formatProfileSummary, summarizeProfileFile } from '../profile.ts';
+import { formatProfileSummary, newestMainProfile, summarizeProfileFile } from '../profile.ts';
 import type { WorkerResult, WorkerTask } from './worker.ts';
 import { WORKLOADS } from './workloads.ts';
 
@@ -28,18 +28,6 @@ export type RunWorker = (
 /** The length of the timed loop of a profiled run, and its warm-up (ms). */
 const PROFILE_MS = 3000;
 const PROFILE_WARMUP_MS = 1000;
-
-/** The newest main-thread profile in `dir` (thread 0; tsx's loader thread writes its own). */
-function newestMainProfile(dir: string): string | undefined {
-  let best: { path: string; time: number } | undefined;
-  for (const name of readdirSync(dir)) {
-    if (!/\.\d+\.0\.\d+\.cpuprofile$/.test(name)) continue;
-    const path = join(dir, name);
-    const time = statSync(path).mtimeMs;
-    if (!best || time > best.time) best = { path, time };
-  }
-  return best?.path;
-}
 
 /** Profiles every workload at each of `sizes`, into `dir`; returns the files written. */
 export async function profileWorkloads(

@@ -5,10 +5,10 @@
  * whole process: V8, node's C++, libuv, libc and the kernel, JIT frames named through
  * --perf-basic-prof).
  */
-import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { VxlanIoChoice } from '../../src/link/vxlan.ts';
-import { formatProfileSummary, summarizeProfileFile } from '../profile.ts';
+import { formatProfileSummary, newestMainProfile, summarizeProfileFile } from '../profile.ts';
 import type { Loadgen } from './loadgen.ts';
 import { NetarpPeer } from './peer.ts';
 import { findTool, run, type WireTopology } from './topology.ts';
@@ -27,22 +27,6 @@ export interface ProfileFiles {
   readonly v8: string | undefined;
   /** perf's reports (text), when perf is installed. */
   readonly perf: readonly string[];
-}
-
-/**
- * The newest main-thread CPU profile in `dir`. Node names them
- * CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile, and the main thread is thread 0 (tsx's
- * module loader runs in a worker, which writes a profile of its own).
- */
-function newestMainProfile(dir: string): string | undefined {
-  let best: { path: string; time: number } | undefined;
-  for (const name of readdirSync(dir)) {
-    if (!/\.\d+\.0\.\d+\.cpuprofile$/.test(name)) continue;
-    const path = join(dir, name);
-    const time = statSync(path).mtimeMs;
-    if (!best || time > best.time) best = { path, time };
-  }
-  return best?.path;
 }
 
 /** Both profiling runs of netarp on the `io` backend; writes into `dir`. */
