@@ -123,6 +123,15 @@ for (const { io, skip } of BACKENDS) {
     return link;
   };
   const local = { address: '127.0.0.1', port: 0 };
+  /** A raw socket standing in for the one remote VTEP, and a link on `vni` flooding to it. */
+  const openToRaw = async (
+    vni: number,
+  ): Promise<{ raw: Awaited<ReturnType<typeof rawSocket>>; link: VxlanLink }> => {
+    const raw = await rawSocket();
+    toClose.push(raw.socket);
+    const link = await open({ vni, local, remotes: [{ address: '127.0.0.1', port: raw.port }] });
+    return { raw, link };
+  };
 
   describe(`VxlanLink over ${io}`, { skip }, () => {
     it('runs on the backend asked for, and says so', async () => {
@@ -155,13 +164,7 @@ for (const { io, skip } of BACKENDS) {
     });
 
     it('ends each wakeup with one batch-end call, after its frames', async () => {
-      const raw = await rawSocket();
-      toClose.push(raw.socket);
-      const link = await open({
-        vni: 42,
-        local,
-        remotes: [{ address: '127.0.0.1', port: raw.port }],
-      });
+      const { raw, link } = await openToRaw(42);
       const calls: string[] = [];
       link.onFrame((frame) => calls.push(`frame ${frame[1]}`));
       link.onBatchEnd(() => calls.push('end'));
@@ -186,13 +189,7 @@ for (const { io, skip } of BACKENDS) {
     });
 
     it('hands on frames of its VNI as plain Uint8Arrays', async () => {
-      const raw = await rawSocket();
-      toClose.push(raw.socket);
-      const link = await open({
-        vni: 42,
-        local,
-        remotes: [{ address: '127.0.0.1', port: raw.port }],
-      });
+      const { raw, link } = await openToRaw(42);
       const received = new Promise<Uint8Array>((resolve) => link.onFrame(resolve));
       await sendRaw(raw.socket, DATAGRAM_42, link.localEndpoint().port);
       const frame = await received;
@@ -204,13 +201,7 @@ for (const { io, skip } of BACKENDS) {
     });
 
     it('counts and drops another VNI, short, empty and overlong datagrams, a missing I flag', async () => {
-      const raw = await rawSocket();
-      toClose.push(raw.socket);
-      const link = await open({
-        vni: 42,
-        local,
-        remotes: [{ address: '127.0.0.1', port: raw.port }],
-      });
+      const { raw, link } = await openToRaw(42);
       const frames: Uint8Array[] = [];
       const first = new Promise<void>((resolve) =>
         link.onFrame((f) => {
@@ -256,13 +247,7 @@ for (const { io, skip } of BACKENDS) {
     });
 
     it('counts a good frame that arrives before any handler is set', async () => {
-      const raw = await rawSocket();
-      toClose.push(raw.socket);
-      const link = await open({
-        vni: 42,
-        local,
-        remotes: [{ address: '127.0.0.1', port: raw.port }],
-      });
+      const { raw, link } = await openToRaw(42);
       const port = link.localEndpoint().port;
       await sendRaw(raw.socket, DATAGRAM_42, port);
       // Let the first datagram be received (it then finds no handler), then send a second.
@@ -294,13 +279,7 @@ for (const { io, skip } of BACKENDS) {
     });
 
     it('refuses a frame longer than a VXLAN datagram carries, and keeps running', async () => {
-      const raw = await rawSocket();
-      toClose.push(raw.socket);
-      const link = await open({
-        vni: 1,
-        local,
-        remotes: [{ address: '127.0.0.1', port: raw.port }],
-      });
+      const { raw, link } = await openToRaw(1);
       const errors: LinkError[] = [];
       link.onError((error) => errors.push(error));
       link.send(new Uint8Array(VXLAN_MAX_FRAME + 1));
