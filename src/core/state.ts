@@ -36,38 +36,6 @@ const TWO_POW_MINUS_32 = 2 ** -32;
 /** Flags that exempt an entry from the eviction lists (with Live cleared: not in the table). */
 const EXEMPT_FLAGS = Flag.Live | Flag.Local | Flag.Static | Flag.Published | Flag.ProxyOnly;
 
-/**
- * The fixed fields of an ARP frame and its protocol addresses: EtherType ARP, `hardwareType`,
- * protocol IPv4, hln 6, pln 4, `op`, ar_spa `spa` and ar_tpa `tpa` (the MACs are the caller's).
- * Small enough for V8 to inline into both writers.
- */
-function writeArpFields(
-  frame: Uint8Array,
-  hardwareType: number,
-  op: number,
-  spa: Ipv4,
-  tpa: Ipv4,
-): void {
-  frame[12] = 0x08;
-  frame[13] = 0x06;
-  frame[14] = hardwareType >>> 8;
-  frame[15] = hardwareType;
-  frame[16] = 0x08;
-  frame[17] = 0x00;
-  frame[18] = 6;
-  frame[19] = 4;
-  frame[20] = op >>> 8;
-  frame[21] = op;
-  frame[28] = spa >>> 24;
-  frame[29] = spa >>> 16;
-  frame[30] = spa >>> 8;
-  frame[31] = spa;
-  frame[38] = tpa >>> 24;
-  frame[39] = tpa >>> 16;
-  frame[40] = tpa >>> 8;
-  frame[41] = tpa;
-}
-
 /** Everything the engine knows, shared by its parts. Entries are slots of `table`. */
 export class EngineState {
   /** The current second (time_second), updated by every input. */
@@ -183,8 +151,26 @@ export class EngineState {
       frame[26] = low >>> 8;
       frame[27] = low;
     }
-    // hrd as asked; ar_spa: the address asked for; ar_tpa: the requester's.
-    writeArpFields(frame, hardwareType, ArpOp.Reply, targetIp, senderIp);
+    // EtherType ARP; hrd as asked, pro IPv4, hln 6, pln 4, op reply.
+    frame[12] = 0x08;
+    frame[13] = 0x06;
+    frame[14] = hardwareType >>> 8;
+    frame[15] = hardwareType;
+    frame[16] = 0x08;
+    frame[17] = 0x00;
+    frame[18] = 6;
+    frame[19] = 4;
+    frame[20] = 0;
+    frame[21] = ArpOp.Reply;
+    // ar_spa: the address asked for; ar_tpa: the requester's.
+    frame[28] = targetIp >>> 24;
+    frame[29] = targetIp >>> 16;
+    frame[30] = targetIp >>> 8;
+    frame[31] = targetIp;
+    frame[38] = senderIp >>> 24;
+    frame[39] = senderIp >>> 16;
+    frame[40] = senderIp >>> 8;
+    frame[41] = senderIp;
     this.transmit(ifp.index, frame);
   }
 
@@ -223,7 +209,25 @@ export class EngineState {
     frame[25] = low >>> 16;
     frame[26] = low >>> 8;
     frame[27] = low;
-    writeArpFields(frame, ArpHardware.Ethernet, ArpOp.Request, senderIp, targetIp);
+    // EtherType ARP; hrd Ethernet, pro IPv4, hln 6, pln 4, op request.
+    frame[12] = 0x08;
+    frame[13] = 0x06;
+    frame[14] = 0;
+    frame[15] = ArpHardware.Ethernet;
+    frame[16] = 0x08;
+    frame[17] = 0x00;
+    frame[18] = 6;
+    frame[19] = 4;
+    frame[20] = 0;
+    frame[21] = ArpOp.Request;
+    frame[28] = senderIp >>> 24;
+    frame[29] = senderIp >>> 16;
+    frame[30] = senderIp >>> 8;
+    frame[31] = senderIp;
+    frame[38] = targetIp >>> 24;
+    frame[39] = targetIp >>> 16;
+    frame[40] = targetIp >>> 8;
+    frame[41] = targetIp;
     this.transmit(iface.index, frame);
     if (senderIp === targetIp) this.stats.txannounces++;
     else this.stats.txrequests++;
