@@ -29,7 +29,7 @@ import {
   sameBytes,
   toHex,
 } from './plan.ts';
-import { BenchSink, FormattedEventSink, type SinkCounts } from './sink.ts';
+import { BenchSink, FormattedEventSink, type SinkCounts, zeroCounts } from './sink.ts';
 
 /** The workloads, by name. */
 export const WORKLOADS = ['reply', 'learn', 'hit', 'miss'] as const;
@@ -72,18 +72,7 @@ export interface Workload {
 /** The time the workloads start at (ms); every later time is this plus real elapsed time. */
 export const START_MS = 10_000;
 
-const NONE: PerOp = {
-  transmits: 0,
-  delivered: 0,
-  adds: 0,
-  resolves: 0,
-  changes: 0,
-  deletes: 0,
-  misses: 0,
-  logs: 0,
-  resolved: 0,
-  held: 0,
-};
+const NONE: PerOp = { ...zeroCounts(), resolved: 0, held: 0 };
 
 /** Builds a workload: the engine, its table filled as the definition says, and its loop. */
 export function buildWorkload(spec: WorkloadSpec): Workload {
