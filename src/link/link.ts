@@ -50,6 +50,14 @@ export interface Link {
   transmitBuffer?(length: number): Uint8Array | undefined;
   /** Sends the frame of `length` bytes written into the last `transmitBuffer`, like `send`. */
   commitTransmit?(length: number): void;
+  /**
+   * Optional: sends at once the frames queued by sends made outside a batch. A link that has
+   * it queues such sends and, unless this is called, sends them in a microtask, so that the
+   * sends of one task share one system call; a caller that knows a run of sends is complete
+   * (the end of an engine input) calls it so that they leave before the caller's other work.
+   * Does nothing when nothing is queued.
+   */
+  flush?(): void;
   /** Sets the handler for I/O errors, replacing the previous one. Errors never throw. */
   onError(handler: LinkErrorHandler): void;
   /** Stops sending and receiving and releases the link's resources; idempotent. */

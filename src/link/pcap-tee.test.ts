@@ -55,14 +55,19 @@ describe('PcapTee', () => {
     );
   });
 
-  it("passes the inner link's batch-end notification through, and has none when it has none", () => {
+  it("passes the inner link's batch-end notification and flush through, and has none when it has none", () => {
     const hub = new MemoryHub();
     const plain = PcapTee.toWriter(hub.port('a'), { write() {}, close() {} }, fixedClock(0));
     assert.equal(plain.onBatchEnd, undefined, 'a memory port delivers frame by frame');
+    assert.equal(plain.flush, undefined, 'and sends each frame at once');
     let innerHandler: (() => void) | undefined;
+    let flushes = 0;
     const batched = Object.assign(hub.port('b'), {
       onBatchEnd(handler: () => void) {
         innerHandler = handler;
+      },
+      flush() {
+        flushes++;
       },
     });
     const tee = PcapTee.toWriter(batched, { write() {}, close() {} }, fixedClock(0));
@@ -71,6 +76,8 @@ describe('PcapTee', () => {
     tee.onBatchEnd(() => ends++);
     innerHandler?.();
     assert.equal(ends, 1);
+    tee.flush?.();
+    assert.equal(flushes, 1);
     const asLink: Link = tee;
     assert.equal(asLink.transmitBuffer, undefined, 'every frame sent goes through send');
   });

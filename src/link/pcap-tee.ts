@@ -70,6 +70,8 @@ export class PcapTee implements Link {
    * link has it. (The tee lends no transmit buffer: every frame sent must be recorded.)
    */
   readonly onBatchEnd?: (handler: BatchEndHandler) => void;
+  /** The inner link's `flush`, passed through: present exactly when the inner link has it. */
+  readonly flush?: () => void;
 
   private constructor(
     readonly inner: Link,
@@ -88,6 +90,7 @@ export class PcapTee implements Link {
     if (inner.onBatchEnd !== undefined) {
       this.onBatchEnd = (handler) => inner.onBatchEnd!(handler);
     }
+    if (inner.flush !== undefined) this.flush = () => inner.flush!();
   }
 
   /**

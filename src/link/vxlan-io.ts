@@ -113,6 +113,8 @@ export interface VxlanIoBackend {
   transmitBuffer?(length: number): Uint8Array;
   /** Queues the frame of `length` bytes written into the last `transmitBuffer`. */
   commitTransmit?(length: number): void;
+  /** Optional: sends what is queued now rather than in a microtask (see Link.flush). */
+  flush?(): void;
   /** Sends what is still queued, then closes the socket. */
   close(): Promise<void>;
 }

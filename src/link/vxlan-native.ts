@@ -184,8 +184,11 @@ export class NativeVxlanIo implements VxlanIoBackend {
     this.channel.close();
   }
 
-  /** Sends every queued datagram to every remote, in one sendmmsg() when the kernel takes all. */
-  private flush(): void {
+  /**
+   * Sends every queued datagram to every remote, in one sendmmsg() when the kernel takes all
+   * (see Link.flush; a microtask already scheduled then finds nothing to send).
+   */
+  flush(): void {
     const count = this.queued;
     if (count === 0 || this.closed) return;
     this.queued = 0;

@@ -550,6 +550,24 @@ describe('VxlanLink native batching', { skip: nativeSkip }, () => {
     );
   });
 
+  it('sends what is queued at once when asked to flush, leaving the microtask nothing', async () => {
+    const raw = await rawSocket();
+    toClose.push(raw.socket);
+    const link = await open(raw.port);
+    link.send(numbered(1));
+    link.send(numbered(2));
+    assert.equal(link.stats().txBatches, 0, 'queued');
+    link.flush();
+    assert.equal(link.stats().txBatches, 1, 'sent in one sendmmsg, before flush returned');
+    link.flush();
+    await Promise.resolve(); // the microtask the first send scheduled
+    assert.equal(link.stats().txBatches, 1, 'nothing left for a second flush or the microtask');
+    assert.deepEqual(
+      (await raw.take(2)).map((d) => d[9]),
+      [1, 2],
+    );
+  });
+
   it('flushes at once when the transmit ring is full', async () => {
     const raw = await rawSocket();
     toClose.push(raw.socket);

@@ -273,6 +273,14 @@ export class VxlanLink implements Link {
     backend.commitTransmit(length);
   }
 
+  /**
+   * Sends now what sends outside a batch queued (the native backend queues them for a
+   * microtask; node:dgram sends each at once). See Link.flush.
+   */
+  flush(): void {
+    if (!this.closed) this.backend.flush?.();
+  }
+
   /** Sets the error handler; without one, errors are only counted. */
   onError(handler: LinkErrorHandler): void {
     this.errorHandler = handler;

@@ -9,8 +9,20 @@
 import type { ResolveFailure, ResolveResult } from '../core/resolve.ts';
 import { formatIpv4, type Ipv4, MAC_BROADCAST, parseIpv4, readMac } from '../wire/addr.ts';
 import { ETHERNET_HEADER_LEN } from '../wire/ethernet.ts';
-import { buildIcmpEcho, buildIcmpEchoReplyPacket, IcmpType, parseIcmpEcho } from '../wire/icmp.ts';
-import { buildIpv4Packet, IPV4_DEFAULT_TTL, IpProtocol, parseIpv4Packet } from '../wire/ipv4.ts';
+import {
+  buildIcmpEchoReplyPacket,
+  emitIcmpEcho,
+  ICMP_HEADER_LEN,
+  IcmpType,
+  parseIcmpEcho,
+} from '../wire/icmp.ts';
+import {
+  emitIpv4Header,
+  IPV4_DEFAULT_TTL,
+  IPV4_HEADER_LEN,
+  IpProtocol,
+  parseIpv4Packet,
+} from '../wire/ipv4.ts';
 import type { Timer } from './clock.ts';
 import type { Runner } from './runner.ts';
 
@@ -98,6 +110,8 @@ export class Host {
   private readonly identifier: number;
   private sequence = 0;
   private identification = 0;
+  /** The echo data of the last length asked for (`echoData`). */
+  private data = new Uint8Array(0);
   private readonly pending = new Map<number, PendingProbe>();
   private readonly counters: HostStats = {
     rxNotForUs: 0,
@@ -180,40 +194,20 @@ export class Host {
   private probe(destination: Ipv4, timeoutMs: number, dataLength: number): Promise<PingProbe> {
     this.sequence = (this.sequence + 1) & 0xffff;
     const sequence = this.sequence;
-    const echo = buildIcmpEcho({
-      type: IcmpType.EchoRequest,
-      code: 0,
-      identifier: this.identifier,
-      sequence,
-      data: new Uint8Array(dataLength).map((_, i) => (0x10 + i) & 0xff),
-    });
     this.identification = (this.identification + 1) & 0xffff;
-    const packet = buildIpv4Packet(
-      {
-        source: this.sourceAddressFor(destination),
-        destination,
-        protocol: IpProtocol.Icmp,
-        ttl: IPV4_DEFAULT_TTL,
-        typeOfService: 0,
-        identification: this.identification,
-        dontFragment: true,
-        moreFragments: false,
-        fragmentOffset: 0,
-      },
-      echo,
-    );
+    const packet = this.echoRequest(destination, sequence, dataLength);
     const clock = this.runner.clock;
     return new Promise<PingProbe>((settle) => {
       const probe: PendingProbe = { destination, sentAt: clock.now(), settle, timer: undefined };
       this.pending.get(sequence)?.settle({ sequence, ok: false, reason: 'timeout' });
       this.pending.set(sequence, probe);
       const result = this.send(destination, packet);
-      if (result.kind !== 'failed') this.counters.txEchoRequests++;
-      else {
+      if (result.kind === 'failed') {
         this.pending.delete(sequence);
         settle({ sequence, ok: false, reason: result.reason });
         return;
       }
+      this.counters.txEchoRequests++;
       probe.timer = clock.setTimer(
         probe.sentAt + timeoutMs,
         () => {
@@ -224,6 +218,43 @@ export class Host {
         { keepAlive: true },
       );
     });
+  }
+
+  /** An echo request to `destination` as an IPv4 packet: header and message in one buffer. */
+  private echoRequest(destination: Ipv4, sequence: number, dataLength: number): Uint8Array {
+    const data = this.echoData(dataLength);
+    const packet = new Uint8Array(IPV4_HEADER_LEN + ICMP_HEADER_LEN + dataLength);
+    emitIpv4Header(packet, 0, {
+      source: this.sourceAddressFor(destination),
+      destination,
+      protocol: IpProtocol.Icmp,
+      ttl: IPV4_DEFAULT_TTL,
+      typeOfService: 0,
+      identification: this.identification,
+      dontFragment: true,
+      moreFragments: false,
+      fragmentOffset: 0,
+      payloadLength: ICMP_HEADER_LEN + dataLength,
+    });
+    emitIcmpEcho(packet, IPV4_HEADER_LEN, {
+      type: IcmpType.EchoRequest,
+      code: 0,
+      identifier: this.identifier,
+      sequence,
+      data,
+    });
+    return packet;
+  }
+
+  /** The echo data of `length` bytes (0x10, 0x11, ... as ping's pattern), made once per length. */
+  private echoData(length: number): Uint8Array {
+    let data = this.data;
+    if (data.length !== length) {
+      data = new Uint8Array(length);
+      for (let i = 0; i < length; i++) data[i] = (0x10 + i) & 0xff;
+      this.data = data;
+    }
+    return data;
   }
 
   /**

@@ -107,6 +107,11 @@ class BatchedFakeLink extends FakeLink {
     this.lent++;
     this.sent.push(this.slot.slice(0, length));
   }
+  /** Frames sent before each `flush` call. */
+  readonly flushes: number[] = [];
+  flush(): void {
+    this.flushes.push(this.sent.length);
+  }
   /** Delivers `frames` as one wakeup's batch. */
   deliver(frames: readonly Uint8Array[], between?: () => void): void {
     for (const frame of frames) {
@@ -437,6 +442,21 @@ describe('Runner', () => {
     assert.equal(link.lent, 1, 'the reply written in place (apply returns its outputs)');
     assert.equal(link.sent[1]!.length, 42, 'committed at the frame length, no more');
     assert.equal(runner.stats().framesOut, 2);
+  });
+
+  it("flushes its links when an input outside a batch ends, and leaves a batch's to the link", () => {
+    const engine = new Engine();
+    engine.addInterface({ name: 'eth0', mac: MAC_A });
+    const link = new BatchedFakeLink();
+    const runner = new Runner(engine, { clock: new ManualClock(1000), links: { eth0: link } });
+    runner.apply((e, now) => e.addAddress(now, 'eth0', '192.0.2.10/24'));
+    assert.deepEqual(link.flushes, [1], 'the announcement flushed as apply ended');
+    const result = runner.resolve(parseIpv4('192.0.2.20'), new Uint8Array(28));
+    assert.equal(result.kind, 'held');
+    assert.deepEqual(link.flushes, [1, 2], 'the request flushed before resolve returned');
+    link.deliver([arpFrame(ArpOp.Request, MAC_B, '192.0.2.11', MAC_ZERO, '192.0.2.10')]);
+    assert.deepEqual(link.flushes, [1, 2], "a batch's reply waits for the link's batch end");
+    assert.equal(link.sent.length, 3);
   });
 
   it('closes its links and ignores frames after close', async () => {

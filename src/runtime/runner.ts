@@ -127,7 +127,11 @@ export class Runner {
     transmit: (ifIndex, frame) => this.transmit(ifIndex, frame),
     deliverHeld: (ifIndex, nextHop, destination, source, packet) =>
       this.deliverHeld(ifIndex, nextHop, destination, source, packet),
-    event: (event) => this.pendingEvents.push({ kind: 'engine', time: this.eventTime(), event }),
+    event: (event) => {
+      if (this.eventHandlers.length > 0) {
+        this.pendingEvents.push({ kind: 'engine', time: this.eventTime(), event });
+      }
+    },
     // A frame goes out on exactly one link that can lend a buffer: the engine writes it there.
     transmitBuffer: (ifIndex, length) => this.transmitBuffer(ifIndex, length),
     commitTransmit: (_ifIndex, length) => this.commitTransmit(length),
@@ -402,8 +406,14 @@ export class Runner {
         this.handlerFailed(error);
       }
     }
-    if (inBatch) this.rearmDue = true;
-    else this.rearm();
+    if (inBatch) {
+      this.rearmDue = true;
+    } else {
+      // An input outside a batch is a batch of its own: its frames leave now, before the
+      // caller goes on (a held packet's ARP request must not wait for the caller's other work).
+      for (const link of this.links.values()) link.flush?.();
+      this.rearm();
+    }
   }
 
   /** The time an event is stamped with: its input's, else (outside any input) the clock's. */
@@ -467,6 +477,7 @@ export class Runner {
   ): void {
     this.sendIpv4(ifIndex, destination, source, packet);
     this.counters.heldDelivered++;
+    if (this.eventHandlers.length === 0) return; // nobody listens: no event to build
     this.pendingEvents.push({
       kind: 'held-delivered',
       time: this.eventTime(),
