@@ -27,6 +27,7 @@ import { Capture, kernelView } from './capture.ts';
 import { type ClientResult, Loadgen } from './loadgen.ts';
 import { NetarpPeer } from './peer.ts';
 import { profileNetarp } from './profiling.ts';
+import type { ColdSample } from './responder.ts';
 import { findTool, type Responder, WireTopology, wireUnavailableReason } from './topology.ts';
 
 /** The settings of one run; `--param wire.NAME=VALUE` overrides each. */
@@ -142,6 +143,24 @@ export interface WireRun {
   readonly client: ClientResult;
   /** The responder process's CPU over the run, in cores (netarp only). */
   readonly responderCores?: number;
+}
+
+/** The most run-queue wait (ms) a resolution may see and still count as undisturbed. */
+const STEADY_RUN_QUEUE_MS = 0.1;
+
+/**
+ * The resolutions the machine did not disturb: the CPU ran at its usual speed around them
+ * (both probes, fixed work timed just before and just after each, within twice the run's
+ * median probe) and netarp's thread hardly waited for a CPU during them.
+ */
+function cpuSteady(samples: readonly ColdSample[]): ColdSample[] {
+  const usual = mid(samples.flatMap((s) => [s.probeBeforeMs, s.probeAfterMs]));
+  return samples.filter(
+    (s) =>
+      s.probeBeforeMs <= 2 * usual &&
+      s.probeAfterMs <= 2 * usual &&
+      (s.runQueueMs ?? 0) <= STEADY_RUN_QUEUE_MS,
+  );
 }
 
 /** Median of a list, or NaN. */
@@ -492,6 +511,16 @@ async function measure(
       counted.map((s) => s.heldMs),
       { statistic: 'p99', target: { op: '<=', value: 1, text: 'p99 <= 1 ms' } },
     ),
+    // Diagnostic, no target: the same resolutions without those the machine disturbed (the CPU
+    // itself ran slow, or netarp's thread waited for one), to tell netarp's tail from the
+    // machine's.
+    measurement(
+      'wire.latency.held.p99.cpuSteady',
+      'first packet, diagnostic: p99 over the resolutions the machine did not disturb',
+      'ms',
+      cpuSteady(counted).map((s) => s.heldMs),
+      { statistic: 'p99' },
+    ),
     measurement(
       'wire.latency.rtt.median',
       'first packet: cold ping round trip (ARP + echo), netarp to kernel',
@@ -571,6 +600,18 @@ async function measure(
   const slow = counted.filter((s) => s.heldMs > 1);
   const waits = (samples: typeof counted) =>
     samples.flatMap((s) => (s.runQueueMs === undefined ? [] : [s.runQueueMs]));
+  const steady = cpuSteady(counted);
+  const disturbed = counted.filter((s) => !steady.includes(s));
+  notes.push(
+    `latency: the machine disturbed ${disturbed.length} of ${counted.length} resolutions (the CPU ` +
+      `probe, fixed work of median ${mid(counted.map((s) => s.probeBeforeMs)).toFixed(3)} ms, ran ` +
+      `over twice its median around them, or netarp's thread waited over ${STEADY_RUN_QUEUE_MS} ms ` +
+      `for a CPU); ${disturbed.filter((s) => s.heldMs > 1).length} of the ${slow.length} above 1 ms ` +
+      `are among them. ` +
+      `Garbage collection overlapped ${counted.filter((s) => s.gcMs > 0).length} resolutions ` +
+      `(${slow.filter((s) => s.gcMs > 0).length} of those above 1 ms; longest ` +
+      `${Math.max(0, ...counted.map((s) => s.gcMs)).toFixed(3)} ms)`,
+  );
   if (waits(counted).length > 0) {
     notes.push(
       `latency: ${slow.length} resolutions above 1 ms; run-queue wait of netarp's thread ` +

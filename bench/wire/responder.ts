@@ -18,6 +18,7 @@
  * never leaves it running.
  */
 import { readFileSync } from 'node:fs';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { SystemClock } from '../../src/runtime/clock.ts';
 import { parseIpv4 } from '../../src/wire/addr.ts';
@@ -44,6 +45,44 @@ export interface ColdSample {
    * the machine, not netarp, made the sample slow.
    */
   readonly runQueueMs: number | undefined;
+  /**
+   * How long a fixed computation (`cpuProbe`) took just before the send and just after the
+   * resolution, ms. It is the same work every time, so a probe far slower than its median
+   * means the CPU itself ran slow around this resolution (the host's scheduling of the
+   * virtual CPU, invisible from inside), not that netarp's path was slow.
+   */
+  readonly probeBeforeMs: number;
+  readonly probeAfterMs: number;
+  /** Time spent in garbage collections that overlapped this resolution, ms. */
+  readonly gcMs: number;
+}
+
+/** A fixed computation of some tens of microseconds, with no memory traffic to speak of. */
+let probeState = 1;
+function cpuProbe(): number {
+  const start = performance.now();
+  let x = probeState | 1;
+  for (let i = 0; i < 20_000; i++) x = (Math.imul(x, 0x2c1b3c6d) + i) | 0;
+  probeState = x; // kept, so that the loop cannot be optimized away
+  return performance.now() - start;
+}
+
+/** The last garbage collections (start and end, performance.now() ms). */
+const collections: { start: number; end: number }[] = [];
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    collections.push({ start: entry.startTime, end: entry.startTime + entry.duration });
+    if (collections.length > 64) collections.shift();
+  }
+}).observe({ entryTypes: ['gc'] });
+
+/** Milliseconds of garbage collection that overlapped [from, to] (performance.now() ms). */
+function gcTimeBetween(from: number, to: number): number {
+  let total = 0;
+  for (const c of collections) {
+    if (c.end >= from && c.start <= to) total += Math.min(c.end, to) - Math.max(c.start, from);
+  }
+  return total;
 }
 
 /** Nanoseconds the main thread has spent runnable but waiting for a CPU, if Linux says. */
@@ -119,19 +158,23 @@ runPeerProgram(async () => {
   });
   const { engine, runner, host } = runtime;
 
-  /** The held frame's hand-over time, set by the held-delivered event of the awaited send. */
+  /**
+   * The held frame's hand-over time, set when the runtime reports the awaited send's held
+   * packet delivered: a fresh clock reading, taken after the frame was handed to the link (the
+   * event's own time is the reading its batch started at, earlier by the engine's work).
+   */
   let awaiting: { nextHop: string; deliveredAt: number | undefined } | undefined;
   runner.onEvent((event) => {
     if (event.kind === 'held-delivered' && awaiting && event.nextHop === awaiting.nextHop) {
-      awaiting.deliveredAt ??= event.time;
+      awaiting.deliveredAt ??= runner.clock.now();
     }
   });
 
   /**
    * `count` cold resolutions of `destination`: each time the entry is deleted first (arp -d,
    * through the engine), then one echo request is sent through Host.ping; it is held while
-   * ARP runs and framed when the reply arrives. The sample is the runtime clock at the
-   * hand-over to the link minus the clock just before the send.
+   * ARP runs and framed when the reply arrives. The sample is the runtime clock read when the
+   * held frame has been handed to the link minus the clock just before the send.
    */
   async function coldResolutions(
     destination: string,
@@ -147,10 +190,14 @@ runPeerProgram(async () => {
       const watch = { nextHop: destination, deliveredAt: undefined as number | undefined };
       const before = engine.stats();
       awaiting = watch;
+      const probeBeforeMs = cpuProbe();
       const waitBefore = runQueueWaitNs();
-      const sentAt = runner.now();
+      const startedAt = performance.now();
+      const sentAt = runner.clock.now();
       const ping = await host.ping(ip, { count: 1, timeoutMs });
+      const endedAt = performance.now();
       const waitAfter = runQueueWaitNs();
+      const probeAfterMs = cpuProbe();
       awaiting = undefined;
       const probe = ping.probes[0];
       if (watch.deliveredAt === undefined || !probe?.ok) {
@@ -172,6 +219,9 @@ runPeerProgram(async () => {
             waitBefore === undefined || waitAfter === undefined
               ? undefined
               : (waitAfter - waitBefore) / 1e6,
+          probeBeforeMs,
+          probeAfterMs,
+          gcMs: gcTimeBetween(startedAt, endedAt),
         });
       }
       await sleep(gapMs);
