@@ -5,45 +5,41 @@
  * signals the test sends.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import {
+  DaemonBench,
+  type DaemonBenchOptions,
+  daemonConfig,
+  eventually,
+  FakeSignals,
+  OUR_MAC,
+  PEER_MAC,
+  VX0,
+} from '../../test/support/daemon-bench.ts';
 import type { EntryInfo } from '../core/admin.ts';
 import { CONFIG_KEYS } from '../core/config.ts';
-import { Engine } from '../core/engine.ts';
-import { Daemon, type DaemonOptions } from '../daemon/daemon.ts';
-import type { LinkOpener } from '../daemon/links.ts';
-import { LogSink } from '../daemon/log.ts';
-import { MemoryHub } from '../link/memory.ts';
-import { SystemClock } from '../runtime/clock.ts';
-import { Host } from '../runtime/host.ts';
-import { Runner } from '../runtime/runner.ts';
-import { parseMac } from '../wire/addr.ts';
 import type { CliIo, SignalSource } from './command.ts';
 import { main } from './main.ts';
 import { HostLookupError, type NameService } from './names.ts';
 
-const PEER_MAC = '02:00:00:00:00:01';
-const OUR_MAC = '02:00:00:00:00:02';
 const VX1_MAC = '02:00:00:00:00:12';
 
-const CONFIG = `
-[sysctl]
-"net.link.ether.inet.maxtries" = 2
-
-[[interface]]
-name = "vx0"
-mac = "${OUR_MAC}"
-addresses = ["192.0.2.2/24"]
-link = { type = "vxlan", local = "127.0.0.1:4789", remote = ["127.0.0.1:4790"], vni = 42 }
-
-[[interface]]
-name = "vx1"
-mac = "${VX1_MAC}"
-addresses = ["198.51.100.2/24"]
-link = { type = "vxlan", local = "127.0.0.1:4791", remote = ["127.0.0.1:4792"], vni = 43 }
-`;
+/** vx0, and vx1 on a hub of its own; no entries. */
+const CONFIG = daemonConfig({
+  interfaces: [
+    VX0,
+    {
+      name: 'vx1',
+      mac: VX1_MAC,
+      addresses: ['198.51.100.2/24'],
+      link: { type: 'vxlan', local: '127.0.0.1:4791', remote: ['127.0.0.1:4792'], vni: 43 },
+    },
+  ],
+  statics: [],
+});
 
 /** Names the tests use instead of DNS. */
 const NAMES: NameService = {
@@ -58,25 +54,6 @@ const NAMES: NameService = {
   },
 };
 
-/** Signals a test can send. */
-class FakeSignals implements SignalSource {
-  private readonly handlers = new Map<string, Set<() => void>>();
-  on(signal: NodeJS.Signals, handler: () => void): void {
-    const set = this.handlers.get(signal) ?? new Set();
-    set.add(handler);
-    this.handlers.set(signal, set);
-  }
-  off(signal: NodeJS.Signals, handler: () => void): void {
-    this.handlers.get(signal)?.delete(handler);
-  }
-  send(signal: NodeJS.Signals): void {
-    for (const handler of [...(this.handlers.get(signal) ?? [])]) handler();
-  }
-  listening(signal: NodeJS.Signals): number {
-    return this.handlers.get(signal)?.size ?? 0;
-  }
-}
-
 /** What one run of `netarp` did. */
 interface Run {
   code: number;
@@ -85,57 +62,16 @@ interface Run {
 }
 
 /** The daemon, its neighbour, and `netarp` pointed at its socket. */
-class Bench {
-  readonly dir = mkdtempSync(join(tmpdir(), 'netarp-cli-'));
-  readonly socket = join(this.dir, 'netarp.sock');
-  readonly clock = new SystemClock();
-  readonly hubs = new Map<string, MemoryHub>();
-  readonly peerEngine = new Engine();
-  readonly peerRunner: Runner;
-  readonly peerHost: Host;
-  daemon!: Daemon;
-
-  constructor() {
-    this.peerEngine.addInterface({ name: 'eth0', mac: parseMac(PEER_MAC) });
-    this.peerRunner = new Runner(this.peerEngine, {
-      clock: this.clock,
-      links: { eth0: this.hub('vx0').port('peer') },
-    });
-    this.peerHost = new Host(this.peerRunner);
-    this.peerRunner.apply((e, now) => e.addAddress(now, 'eth0', '192.0.2.1/24'));
-  }
-
-  hub(name: string): MemoryHub {
-    const hub = this.hubs.get(name) ?? new MemoryHub();
-    this.hubs.set(name, hub);
-    return hub;
-  }
-
-  readonly opener: LinkOpener = async (spec, options) => ({
-    link: this.hub(options.ifName).port(options.ifName),
-    type: spec.type,
-    counters: () => ({ sent: 0 }),
-    pcapCounters: () => undefined,
-  });
-
-  /** Starts the daemon on `config`, with `options` over the bench's. */
-  async start(config = CONFIG, options: Partial<DaemonOptions> = {}): Promise<void> {
-    const file = join(this.dir, 'netarp.toml');
-    writeFileSync(file, config);
-    this.daemon = await Daemon.start({
-      configFile: file,
-      socketPath: this.socket,
-      log: new LogSink({ format: 'text', level: 'err', write: () => {} }),
-      clock: this.clock,
-      openLink: this.opener,
+class Bench extends DaemonBench {
+  constructor(config = CONFIG, options: Partial<DaemonBenchOptions> = {}) {
+    super({
+      config,
+      hubPerInterface: true,
+      logLevel: 'err',
+      linkCounters: { sent: 0 },
+      connect: false,
       ...options,
     });
-  }
-
-  async stop(): Promise<void> {
-    await this.daemon?.stop();
-    await this.peerRunner.close();
-    rmSync(this.dir, { recursive: true, force: true });
   }
 
   /** An io for `netarp`: captured output, NETARP_SOCKET set to the daemon's socket. */
@@ -174,22 +110,13 @@ class Bench {
 const ok = (out = ''): Run => ({ code: 0, out, err: '' });
 const failed = (err: string, out = ''): Run => ({ code: 1, out, err });
 
-/** Polls `check` until it holds. */
-async function eventually(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 3000;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 const OUR_LINE = `? (192.0.2.2) at ${OUR_MAC} on vx0 permanent [ethernet]`;
 const VX1_LINE = `? (198.51.100.2) at ${VX1_MAC} on vx1 permanent [ethernet]`;
 
 describe('netarp against a running daemon', () => {
   const b = new Bench();
   before(() => b.start());
-  after(() => b.stop());
+  after(() => b.close());
 
   it('-s sets a permanent entry; over it, -s fails with File exists and -S replaces', async () => {
     assert.deepEqual(await b.run('-s', '192.0.2.20', '02:00:00:00:00:20'), ok());
@@ -605,7 +532,7 @@ describe('netarp against a running daemon', () => {
   });
 
   it('ping: Ctrl-C prints the statistics so far and stops the daemon sending', async () => {
-    const echoes = (): number => b.peerHost.stats().rxEchoRequests;
+    const echoes = (): number => b.peer.host.stats().rxEchoRequests;
     const signals = new FakeSignals();
     const io = b.io(signals);
     const before = echoes();
@@ -664,7 +591,7 @@ describe('netarp against a running daemon', () => {
     const stats = await b.run('stats');
     assert.equal(stats.code, 0, stats.err);
     const lines = stats.out.trimEnd().split('\n');
-    const path = join(b.dir, 'netarp.state.json');
+    const path = b.statePath;
     // Every value is a number but the state file's path.
     for (const line of lines.filter((l) => !l.startsWith('state.path '))) {
       assert.match(line, /^[a-z]+(\.[A-Za-z0-9_]+)+ \d+$/);
@@ -806,26 +733,22 @@ describe('netarp monitor when the daemon stops', () => {
       assert.equal(io.err, `netarp: ${b.socket}: the daemon closed the connection\n`);
       assert.match(io.out, /^netarp: stopping$/m);
     } finally {
-      await b.stop();
+      await b.close();
     }
   });
 });
 
 describe('netarp interfaces when a link has a fault', () => {
   it('shows the interface DOWN, NO-CARRIER, and the fault the daemon reports', async () => {
-    const b = new Bench();
-    let carrier: 'up' | 'down' = 'up';
-    await b.start(
+    // VXLAN has no carrier (links.ts probeDevice); the TAP device's is the bench's `device`.
+    const b = new Bench(
       CONFIG.replace(
         /link = \{ type = "vxlan"[^}]*vni = 43 \}/,
         'link = { type = "tap", device = "tapx1" }',
       ),
-      {
-        // VXLAN has no carrier (links.ts probeDevice); the TAP device's is the test's.
-        probeDevice: async (spec) => (spec.type === 'tap' ? carrier : 'unknown'),
-        linkWatch: { carrierPollMs: 10 },
-      },
+      { linkWatch: { carrierPollMs: 10 } },
     );
+    await b.start();
     try {
       const vx1 = async (): Promise<string> => {
         const run = await b.run('interfaces');
@@ -842,7 +765,7 @@ describe('netarp interfaces when a link has a fault', () => {
           '',
         ].join('\n'),
       );
-      carrier = 'down';
+      b.device = 'down';
       await eventually('the fault', async () => (await vx1()).includes('DOWN'));
       assert.equal(
         await vx1(),
@@ -866,11 +789,11 @@ describe('netarp interfaces when a link has a fault', () => {
           ['vx1', 'no carrier on tap tapx1'],
         ],
       );
-      carrier = 'up';
+      b.device = 'up';
       await eventually('carrier back', async () => !(await vx1()).includes('fault'));
       assert.match(await vx1(), /^vx1: flags=<UP> kind ether\n/);
     } finally {
-      await b.stop();
+      await b.close();
     }
   });
 });

@@ -5,38 +5,27 @@
  * announced), a carrier lost and back, and a reload while the device is gone.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
-import { ControlClient } from '../control/client.ts';
-import { Engine } from '../core/engine.ts';
+import { describe, it } from 'node:test';
+import {
+  type BenchLink,
+  DaemonBench,
+  daemonConfig,
+  OUR_MAC,
+  PEER_MAC,
+  VX0,
+  withBench,
+} from '../../test/support/daemon-bench.ts';
 import { type FrameHandler, type Link, LinkError, type LinkErrorHandler } from '../link/link.ts';
-import { MemoryHub, type MemoryLink } from '../link/memory.ts';
+import type { MemoryLink } from '../link/memory.ts';
 import { ManualClock } from '../runtime/clock.ts';
-import { Runner } from '../runtime/runner.ts';
-import { parseIpv4, parseMac } from '../wire/addr.ts';
-import { describeFrame } from '../wire/format.ts';
-import type { LinkSpec } from './config.ts';
-import { Daemon } from './daemon.ts';
-import type { DeviceState, LinkOpener } from './links.ts';
-import { LogSink } from './log.ts';
+import { parseIpv4 } from '../wire/addr.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'netarp-daemon-faults-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
-let count = 0;
-
-const OUR_MAC = '02:00:00:00:00:02';
-const PEER_MAC = '02:00:00:00:00:01';
-
-const CONFIG = (extra = '') => `
-[[interface]]
-name = "vx0"
-mac = "${OUR_MAC}"
-addresses = ["192.0.2.2/24"]
-link = { type = "tap", device = "tapx0" }
-${extra}
-`;
+/** vx0 on a TAP device, no knobs, no entries; `extra` is appended to the interface. */
+const CONFIG = (extra = '') =>
+  daemonConfig(
+    { sysctl: {}, interfaces: [{ ...VX0, link: { type: 'tap', device: 'tapx0' } }], statics: [] },
+    extra,
+  );
 
 /** A memory port that can be told to fail, or that its device is gone. */
 class FaultyLink implements Link {
@@ -82,82 +71,42 @@ async function settle(): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
-/** The daemon, a neighbour and a sniffer on the hub, the clock, and the fakes' controls. */
-class Bench {
-  readonly clock = new ManualClock(1_700_000_000_000);
-  readonly hub = new MemoryHub();
-  readonly logs: string[] = [];
-  readonly frames: string[] = [];
+/** The daemon on faulty links, a neighbour and a sniffer on the hub, and a manual clock. */
+class Bench extends DaemonBench {
   readonly links: FaultyLink[] = [];
-  /** What the probe says about the device, and when it was asked. */
-  device: DeviceState = 'up';
-  readonly probedAt: number[] = [];
-  /** Opens to refuse before one succeeds. */
-  refuseOpens = 0;
-  opens = 0;
-  readonly peerEngine = new Engine();
-  readonly peer: Runner;
-  readonly file: string;
-  readonly socket: string;
-  daemon!: Daemon;
-  client!: ControlClient;
 
-  constructor(config: string) {
-    const id = ++count;
-    this.file = join(dir, `netarp-${id}.toml`);
-    this.socket = join(dir, `run-${id}`, 'netarp.sock');
-    writeFileSync(this.file, config);
-    this.peerEngine.addInterface({ name: 'eth0', mac: parseMac(PEER_MAC) });
-    this.peer = new Runner(this.peerEngine, {
-      clock: this.clock,
-      links: { eth0: this.hub.port('peer') },
-    });
-    this.peer.apply((e, now) => e.addAddress(now, 'eth0', '192.0.2.1/24'));
-    this.hub.port('sniffer').onFrame((frame) => this.frames.push(describeFrame(frame)));
-  }
-
-  readonly opener: LinkOpener = async (spec: LinkSpec, options) => {
-    this.opens++;
-    if (this.refuseOpens > 0) {
-      this.refuseOpens--;
-      throw new Error(`tap ${spec.type === 'tap' ? spec.device : '?'}: EBUSY`);
-    }
-    const link = new FaultyLink(this.hub.port(`${options.ifName}-${this.opens}`));
-    this.links.push(link);
-    return {
-      link,
-      type: spec.type,
-      counters: () => ({}),
-      pcapCounters: () => undefined,
-      gone: () => link.goneReason,
-    };
-  };
-
-  get link(): FaultyLink {
-    return this.links.at(-1)!;
-  }
-
-  async start(): Promise<this> {
-    this.daemon = await Daemon.start({
-      configFile: this.file,
-      socketPath: this.socket,
-      log: new LogSink({ format: 'text', write: (t) => this.logs.push(t.trimEnd()) }),
-      clock: this.clock,
-      openLink: this.opener,
-      probeDevice: async () => {
-        this.probedAt.push(this.clock.now());
-        return this.device;
-      },
+  constructor(
+    config: string,
+    override readonly clock = new ManualClock(1_700_000_000_000),
+  ) {
+    super({
+      config,
+      clock,
+      sniffer: true,
+      numberPorts: true,
       linkWatch: { carrierPollMs: 100, reattachMinMs: 1000, reattachMaxMs: 8000 },
     });
-    this.client = await ControlClient.connect({ path: this.socket });
-    return this;
   }
 
-  async stop(): Promise<void> {
-    this.client?.close();
-    await this.daemon?.stop();
-    await this.peer.close();
+  protected override wrap(port: MemoryLink): BenchLink {
+    const link = new FaultyLink(port);
+    this.links.push(link);
+    return { link, gone: () => link.goneReason };
+  }
+
+  /** The next `times` opens fail, as a TAP device still busy does; those after succeed. */
+  refuseOpens(times: number): void {
+    let left = times;
+    this.failOpen = (spec) => {
+      if (left === 0) return undefined;
+      left--;
+      return new Error(`tap ${spec.type === 'tap' ? spec.device : '?'}: EBUSY`);
+    };
+  }
+
+  /** The link opened last. */
+  get link(): FaultyLink {
+    return this.links.at(-1)!;
   }
 
   /** Moves the clock `ms` forward in steps of `step`, letting the daemon's work run. */
@@ -170,7 +119,7 @@ class Bench {
 
   /** The neighbour asks for the daemon's address: the daemon learns it and answers. */
   async neighbourAsks(): Promise<void> {
-    this.peer.resolve(parseIpv4('192.0.2.2'), new Uint8Array(20));
+    this.peer.runner.resolve(parseIpv4('192.0.2.2'), new Uint8Array(20));
     await settle();
   }
 
@@ -182,27 +131,13 @@ class Bench {
   async learned(): Promise<string[]> {
     return (await this.client.list()).filter((e) => !e.static && !e.local).map((e) => e.ip);
   }
-
-  /** Lines logged since index `from`. */
-  since(from: number): string[] {
-    return this.logs.slice(from);
-  }
-}
-
-async function withBench(config: string, body: (b: Bench) => Promise<void>): Promise<void> {
-  const bench = await new Bench(config).start();
-  try {
-    await body(bench);
-  } finally {
-    await bench.stop();
-  }
 }
 
 const ANNOUNCE = `${OUR_MAC} > ff:ff:ff:ff:ff:ff, ARP, Announcement 192.0.2.2, length 28`;
 
 describe('Daemon link faults', () => {
   it('logs the first error of a run, counts them all, and says when a frame arrives again', async () => {
-    await withBench(CONFIG(), async (b) => {
+    await withBench(new Bench(CONFIG()), async (b) => {
       const from = b.logs.length;
       for (let i = 0; i < 5; i++) b.link.fail('send: Network is unreachable (ENETUNREACH)');
       await settle();
@@ -220,7 +155,7 @@ describe('Daemon link faults', () => {
   });
 
   it('a device deleted: down and evicted, reopened with backoff once back, then announced', async () => {
-    await withBench(CONFIG('evict_nocarrier = true'), async (b) => {
+    await withBench(new Bench(CONFIG('evict_nocarrier = true')), async (b) => {
       await b.neighbourAsks();
       assert.deepEqual(await b.learned(), ['192.0.2.1']);
       const from = b.logs.length;
@@ -251,7 +186,7 @@ describe('Daemon link faults', () => {
 
       // Back, but busy at first: one warning, then reattached at the next try.
       b.device = 'up';
-      b.refuseOpens = 1;
+      b.refuseOpens(1);
       const back = b.logs.length;
       b.frames.length = 0;
       await b.pass(17_000, 250);
@@ -269,7 +204,7 @@ describe('Daemon link faults', () => {
   });
 
   it('carrier lost and back: down, entries kept (no evict_nocarrier), up and announced', async () => {
-    await withBench(CONFIG(), async (b) => {
+    await withBench(new Bench(CONFIG()), async (b) => {
       await b.neighbourAsks();
       const from = b.logs.length;
       b.device = 'down';
@@ -298,7 +233,9 @@ describe('Daemon link faults', () => {
 
   it('carrier lost with evict_nocarrier: the learned entries go, static ones stay', async () => {
     await withBench(
-      CONFIG('evict_nocarrier = true\n[[static]]\nhost = "192.0.2.9"\nmac = "02:00:00:00:00:09"'),
+      new Bench(
+        CONFIG('evict_nocarrier = true\n[[static]]\nhost = "192.0.2.9"\nmac = "02:00:00:00:00:09"'),
+      ),
       async (b) => {
         await b.neighbourAsks();
         const from = b.logs.length;
@@ -316,7 +253,7 @@ describe('Daemon link faults', () => {
   });
 
   it('a reload while the device is gone opens the link at once', async () => {
-    await withBench(CONFIG(), async (b) => {
+    await withBench(new Bench(CONFIG()), async (b) => {
       b.device = 'absent';
       b.link.lose('hub/vx0-1: the device tapx0 is gone (deleted?)');
       await settle();

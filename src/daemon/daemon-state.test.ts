@@ -5,108 +5,31 @@
  * that cannot be saved (answered EIO, in force).
  */
 import assert from 'node:assert/strict';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
-import { ControlClient, ControlError } from '../control/client.ts';
-import { MemoryHub } from '../link/memory.ts';
-import { SystemClock } from '../runtime/clock.ts';
-import { Daemon, DaemonError } from './daemon.ts';
-import type { LinkOpener } from './links.ts';
-import { LogSink } from './log.ts';
+import { describe, it } from 'node:test';
+import {
+  BASE_CONFIG,
+  DaemonBench,
+  daemonConfig,
+  withBench,
+} from '../../test/support/daemon-bench.ts';
+import { ControlError } from '../control/client.ts';
+import { DaemonError } from './daemon.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'netarp-daemon-state-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
-let count = 0;
-
-const CONFIG = (extra = '') => `
-[sysctl]
-"net.link.ether.inet.maxtries" = 2
-
-[[interface]]
-name = "vx0"
-mac = "02:00:00:00:00:02"
-addresses = ["192.0.2.2/24"]
-link = { type = "vxlan", local = "127.0.0.1:4789", remote = ["127.0.0.1:4790"], vni = 42 }
-
-[[static]]
-host = "192.0.2.9"
-mac = "02:00:00:00:00:09"
-pub = true
-
-[[static]]
-host = "192.0.2.10"
-mac = "02:00:00:00:00:10"
-${extra}`;
+const CONFIG = daemonConfig({
+  statics: [...BASE_CONFIG.statics, { host: '192.0.2.10', mac: '02:00:00:00:00:10' }],
+});
 
 /** One daemon's files (config, socket, state), started and stopped as often as a test likes. */
-class Site {
-  readonly dir: string;
-  readonly file: string;
-  readonly socket: string;
-  readonly logs: string[] = [];
-  readonly hub = new MemoryHub();
-  private ports = 0;
-  daemon: Daemon | undefined;
-  client: ControlClient | undefined;
-
+class Site extends DaemonBench {
   constructor(config: string) {
-    this.dir = join(dir, `site-${++count}`);
-    mkdirSync(this.dir);
-    this.file = join(this.dir, 'netarp.toml');
-    this.socket = join(this.dir, 'run', 'netarp.sock');
-    writeFileSync(this.file, config);
-  }
-
-  /** Where the state goes by default: next to the socket. */
-  get statePath(): string {
-    return join(this.dir, 'run', 'netarp.state.json');
-  }
-
-  readonly opener: LinkOpener = async (spec, options) => ({
-    link: this.hub.port(`${options.ifName}-${++this.ports}`),
-    type: spec.type,
-    counters: () => ({}),
-    pcapCounters: () => undefined,
-  });
-
-  async start(statePath?: string): Promise<ControlClient> {
-    this.daemon = await Daemon.start({
-      configFile: this.file,
-      socketPath: this.socket,
-      log: new LogSink({ format: 'text', write: (t) => this.logs.push(t.trimEnd()) }),
-      clock: new SystemClock(),
-      openLink: this.opener,
-      ...(statePath === undefined ? {} : { statePath }),
-    });
-    this.client = await ControlClient.connect({ path: this.socket });
-    return this.client;
-  }
-
-  async stop(): Promise<void> {
-    this.client?.close();
-    await this.daemon?.stop();
-    this.daemon = undefined;
-  }
-
-  /** Stops and starts again, as after a restart. */
-  async restart(statePath?: string): Promise<ControlClient> {
-    await this.stop();
-    return this.start(statePath);
+    super({ config, peer: false, numberPorts: true });
   }
 
   /** The entries as "ip mac flags". */
   async table(): Promise<string[]> {
-    return (await this.client!.list())
+    return (await this.client.list())
       .filter((e) => !e.local)
       .map(
         (e) =>
@@ -116,18 +39,13 @@ class Site {
 }
 
 async function withSite(config: string, body: (s: Site) => Promise<void>): Promise<void> {
-  const site = new Site(config);
-  try {
-    await body(site);
-  } finally {
-    await site.stop();
-  }
+  await withBench(new Site(config), body, false);
 }
 
 describe('Daemon state file', () => {
   it('keeps entries set and deleted and knobs set at run time across a restart', async () => {
-    await withSite(CONFIG(), async (s) => {
-      let client = await s.start();
+    await withSite(CONFIG, async (s) => {
+      let { client } = await s.start();
       assert.ok(existsSync(s.statePath), 'written at start');
       await client.set({ host: '192.0.2.20', mac: '02:00:00:00:00:20' });
       await client.set({ host: '192.0.2.21', mac: '02:00:00:00:00:21', pub: true, only: true });
@@ -162,7 +80,7 @@ describe('Daemon state file', () => {
         { name: 'net.link.ether.inet.maxtries', value: 4, config: 2 },
       ]);
 
-      client = await s.restart();
+      client = (await s.restart()).client;
       assert.deepEqual(
         await s.table(),
         before.filter((e) => !e.endsWith('temp')),
@@ -182,7 +100,7 @@ describe('Daemon state file', () => {
       );
       // Restored entries are the operator's: a reload of the same file leaves them alone
       // except where the file names the key (its word stands).
-      assert.equal(await s.daemon!.reload(), true);
+      assert.equal(await s.daemon.reload(), true);
       assert.deepEqual(await s.table(), [
         '192.0.2.9 02:00:00:00:00:09 permanent pub',
         '192.0.2.10 02:00:00:00:00:10 permanent',
@@ -201,8 +119,8 @@ describe('Daemon state file', () => {
   });
 
   it('a flush is kept: the config entries it deleted stay deleted', async () => {
-    await withSite(CONFIG(), async (s) => {
-      const client = await s.start();
+    await withSite(CONFIG, async (s) => {
+      const { client } = await s.start();
       await client.set({ host: '192.0.2.20', mac: '02:00:00:00:00:20' });
       await client.flush();
       assert.deepEqual(await s.table(), []);
@@ -212,19 +130,20 @@ describe('Daemon state file', () => {
   });
 
   it('a file edited while the daemon was stopped wins for the keys the edit changed', async () => {
-    await withSite(CONFIG(), async (s) => {
-      const client = await s.start();
+    await withSite(CONFIG, async (s) => {
+      const { client } = await s.start();
       await client.set({ host: '192.0.2.10', mac: '02:00:00:00:00:77', replace: true });
       await client.set({ host: '192.0.2.9', mac: '02:00:00:00:00:78', pub: true, replace: true });
       await client.sysctlSet('maxtries', 7);
       await s.stop();
       writeFileSync(
         s.file,
-        CONFIG()
-          .replace('mac = "02:00:00:00:00:10"', 'mac = "02:00:00:00:00:11"')
-          .replace('"net.link.ether.inet.maxtries" = 2', '"net.link.ether.inet.maxtries" = 3'),
+        CONFIG.replace('mac = "02:00:00:00:00:10"', 'mac = "02:00:00:00:00:11"').replace(
+          '"net.link.ether.inet.maxtries" = 2',
+          '"net.link.ether.inet.maxtries" = 3',
+        ),
       );
-      const again = await s.start();
+      const again = (await s.start()).client;
       assert.deepEqual(await s.table(), [
         '192.0.2.9 02:00:00:00:00:78 permanent pub',
         '192.0.2.10 02:00:00:00:00:11 permanent',
@@ -245,7 +164,7 @@ describe('Daemon state file', () => {
   });
 
   it('drops, with a warning, a change that no longer applies', async () => {
-    const two = `${CONFIG()}
+    const two = `${CONFIG}
 [[interface]]
 name = "vx1"
 mac = "02:00:00:00:01:02"
@@ -253,10 +172,10 @@ addresses = ["198.51.100.2/24"]
 link = { type = "vxlan", local = "127.0.0.1:4791", remote = ["127.0.0.1:4792"], vni = 43 }
 `;
     await withSite(two, async (s) => {
-      const client = await s.start();
+      const { client } = await s.start();
       await client.set({ host: '198.51.100.9', mac: '02:00:00:00:01:09' });
       await s.stop();
-      writeFileSync(s.file, CONFIG());
+      writeFileSync(s.file, CONFIG);
       await s.start();
       assert.ok(
         s.logs.includes(
@@ -269,7 +188,7 @@ link = { type = "vxlan", local = "127.0.0.1:4791", remote = ["127.0.0.1:4792"], 
   });
 
   it('a corrupt state file: logged, moved aside, and the daemon starts from its config', async () => {
-    await withSite(CONFIG(), async (s) => {
+    await withSite(CONFIG, async (s) => {
       mkdirSync(join(s.dir, 'run'));
       writeFileSync(s.statePath, '{"format":"netarp-state","version":1,"statics":[{"set":');
       await s.start();
@@ -290,9 +209,9 @@ link = { type = "vxlan", local = "127.0.0.1:4791", remote = ["127.0.0.1:4792"], 
   });
 
   it('answers EIO for a change it cannot save (in force), and saves it with the next one', async () => {
-    await withSite(CONFIG(), async (s) => {
+    await withSite(CONFIG, async (s) => {
       const state = join(s.dir, 'kept', 'state.json');
-      const client = await s.start(state);
+      const { client } = await s.start({ statePath: state });
       // The directory replaced by a file: every write fails with ENOTDIR.
       renameSync(join(s.dir, 'kept'), join(s.dir, 'kept.away'));
       writeFileSync(join(s.dir, 'kept'), 'not a directory');
@@ -329,9 +248,9 @@ link = { type = "vxlan", local = "127.0.0.1:4791", remote = ["127.0.0.1:4792"], 
   });
 
   it('refuses to start where the state file cannot be written, leaving nothing open', async () => {
-    await withSite(CONFIG(), async (s) => {
+    await withSite(CONFIG, async (s) => {
       writeFileSync(join(s.dir, 'plain'), '');
-      await assert.rejects(s.start(join(s.dir, 'plain', 'state.json')), (error) => {
+      await assert.rejects(s.start({ statePath: join(s.dir, 'plain', 'state.json') }), (error) => {
         assert.ok(error instanceof DaemonError);
         assert.equal(error.code, 'ESTATE');
         assert.match(
@@ -345,8 +264,8 @@ link = { type = "vxlan", local = "127.0.0.1:4791", remote = ["127.0.0.1:4792"], 
   });
 
   it("takes the config's state key, relative to the config file", async () => {
-    await withSite(`state = "kept/netarp.json"\n${CONFIG()}`, async (s) => {
-      const client = await s.start();
+    await withSite(`state = "kept/netarp.json"\n${CONFIG}`, async (s) => {
+      const { client } = await s.start();
       await client.sysctlSet('maxtries', 6);
       assert.equal(
         JSON.parse(readFileSync(join(s.dir, 'kept', 'netarp.json'), 'utf8')).sysctl[0].value,

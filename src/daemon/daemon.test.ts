@@ -3,141 +3,59 @@
  * of its own), driven through the control client exactly as the CLI drives it.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { existsSync, statSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import {
+  BASE_CONFIG,
+  type ConfigParts,
+  DaemonBench,
+  type DaemonBenchOptions,
+  daemonConfig,
+  eventually,
+  type OpenFailure,
+  OUR_MAC,
+  PEER_MAC,
+  VX0,
+  withBench,
+} from '../../test/support/daemon-bench.ts';
 import { ControlClient, ControlError } from '../control/client.ts';
 import type { MonitorEvent } from '../control/protocol.ts';
 import { ControlServerError } from '../control/server.ts';
 import { CONFIG_KEYS } from '../core/config.ts';
-import { Engine } from '../core/engine.ts';
-import { MemoryHub, type MemoryLink } from '../link/memory.ts';
-import { SystemClock } from '../runtime/clock.ts';
-import { Host } from '../runtime/host.ts';
-import { Runner } from '../runtime/runner.ts';
-import { parseMac } from '../wire/addr.ts';
 import { ConfigError } from './config.ts';
-import { Daemon, DaemonError } from './daemon.ts';
-import type { LinkOpener } from './links.ts';
-import { LogSink } from './log.ts';
+import { DaemonError } from './daemon.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'netarp-daemon-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
-let count = 0;
-
-const OUR_MAC = '02:00:00:00:00:02';
-const PEER_MAC = '02:00:00:00:00:01';
 const OTHER_MAC = '02:00:00:00:00:66';
 
-/** The config of most tests; `extra` is appended. */
-const CONFIG = (extra = '') => `
-[sysctl]
-"net.link.ether.inet.maxtries" = 2
-"net.link.ether.inet.host_down_time" = 30
-
-[[interface]]
-name = "vx0"
-mac = "${OUR_MAC}"
-addresses = ["192.0.2.2/24"]
-link = { type = "vxlan", local = "127.0.0.1:4789", remote = ["127.0.0.1:4790"], vni = 42 }
-
-[[static]]
-host = "192.0.2.9"
-mac = "02:00:00:00:00:09"
-pub = true
-${extra}`;
-
-/** A daemon, its neighbour on the hub, a client, and what the daemon logged. */
-class Bench {
-  readonly hub = new MemoryHub();
-  readonly clock = new SystemClock();
-  readonly logs: string[] = [];
-  readonly ports: MemoryLink[] = [];
-  readonly file: string;
-  readonly socket: string;
-  readonly peerEngine = new Engine();
-  readonly peerRunner: Runner;
-  readonly peerHost: Host;
-  daemon!: Daemon;
-  client!: ControlClient;
-  /** Interface whose link fails to open, to test start-up failures. */
-  failFor: string | undefined;
-  opened = 0;
-
-  constructor(config: string) {
-    const id = ++count;
-    this.file = join(dir, `netarp-${id}.toml`);
-    this.socket = join(dir, `run-${id}`, 'netarp.sock');
-    writeFileSync(this.file, config);
-    this.peerEngine.addInterface({ name: 'eth0', mac: parseMac(PEER_MAC) });
-    this.peerRunner = new Runner(this.peerEngine, {
-      clock: this.clock,
-      links: { eth0: this.hub.port('peer') },
-    });
-    this.peerHost = new Host(this.peerRunner);
-    this.peerRunner.apply((e, now) => e.addAddress(now, 'eth0', '192.0.2.1/24'));
-  }
-
-  readonly opener: LinkOpener = async (spec, options) => {
-    this.opened++;
-    if (options.ifName === this.failFor) throw new Error('bind EADDRINUSE');
-    const port = this.hub.port(options.ifName);
-    this.ports.push(port);
-    return {
-      link: port,
-      type: spec.type,
-      io: 'dgram',
-      counters: () => ({ sent: 1 }),
-      pcapCounters: () => undefined,
-    };
-  };
-
-  async start(): Promise<this> {
-    this.daemon = await Daemon.start({
-      configFile: this.file,
-      socketPath: this.socket,
-      log: new LogSink({
-        format: 'text',
-        level: 'debug',
-        write: (t) => this.logs.push(t.trimEnd()),
-      }),
-      clock: this.clock,
-      openLink: this.opener,
-    });
-    this.client = await ControlClient.connect({ path: this.socket });
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    this.client?.close();
-    await this.daemon?.stop();
-    await this.peerRunner.close();
-  }
-
-  /** Rewrites the config file and reloads. */
-  async reload(config: string): Promise<boolean> {
-    writeFileSync(this.file, config);
-    return this.daemon.reload();
-  }
+/** The base config with a down host kept down 30 s, and `parts` in place of its own. */
+function config(parts: Partial<ConfigParts> = {}): string {
+  return daemonConfig({ sysctl: { ...BASE_CONFIG.sysctl, host_down_time: 30 }, ...parts });
 }
 
-async function withBench(config: string, body: (b: Bench) => Promise<void>): Promise<void> {
-  const bench = await new Bench(config).start();
-  try {
-    await body(bench);
-  } finally {
-    await bench.stop();
-  }
+/** The config of most tests. */
+const CONFIG = config();
+
+/** A second interface, on the same hub as vx0. */
+const VX1 = {
+  name: 'vx1',
+  mac: '02:00:00:00:00:12',
+  link: { type: 'vxlan', local: '127.0.0.1:4791', remote: ['127.0.0.1:4790'], vni: 42 },
+};
+
+/** A daemon on `text`, logging everything, its links reporting a counter; a neighbour on the hub. */
+function bench(text: string, options: Partial<DaemonBenchOptions> = {}): DaemonBench {
+  return new DaemonBench({
+    config: text,
+    logLevel: 'debug',
+    linkIo: 'dgram',
+    linkCounters: { sent: 1 },
+    ...options,
+  });
 }
 
-/** Polls `check` until it holds (frames on the hub arrive asynchronously). */
-async function eventually(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 3000;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+/** Opening `name`'s link fails as a VXLAN socket whose port is taken does. */
+function bindFails(name: string): OpenFailure {
+  return (_spec, ifName) => (ifName === name ? new Error('bind EADDRINUSE') : undefined);
 }
 
 function controlError(code: string, message?: string) {
@@ -151,7 +69,7 @@ function controlError(code: string, message?: string) {
 
 describe('Daemon', () => {
   it('starts from the config: socket 0600, interfaces, entries and knobs', async () => {
-    await withBench(CONFIG(), async (b) => {
+    await withBench(bench(CONFIG), async (b) => {
       assert.equal(statSync(b.socket).mode & 0o777, 0o600);
       assert.deepEqual(await b.client.interfaces(), [
         {
@@ -189,8 +107,8 @@ describe('Daemon', () => {
   });
 
   it('answers a neighbour, learns it, and resolves and pings through the engine', async () => {
-    await withBench(CONFIG(), async (b) => {
-      const ping = await b.peerHost.ping('192.0.2.2', { timeoutMs: 1000 });
+    await withBench(bench(CONFIG), async (b) => {
+      const ping = await b.peer.host.ping('192.0.2.2', { timeoutMs: 1000 });
       assert.equal(ping.received, 1, JSON.stringify(ping.probes));
       const learned = await b.client.get('192.0.2.1');
       assert.deepEqual([learned.mac, learned.state], [PEER_MAC, 'resolved']);
@@ -223,7 +141,7 @@ describe('Daemon', () => {
   });
 
   it('resolves from cold with one request, and reports down hosts and timeouts', async () => {
-    await withBench(CONFIG(), async (b) => {
+    await withBench(bench(CONFIG), async (b) => {
       const before = (await b.client.stats()).engine.txrequests;
       const cold = await b.client.resolve('192.0.2.1');
       assert.equal(cold.resolved && cold.mac, PEER_MAC);
@@ -253,12 +171,12 @@ describe('Daemon', () => {
   });
 
   it('keeps a permanent entry against gratuitous ARP and logs the attempt', async () => {
-    await withBench(CONFIG(), async (b) => {
+    await withBench(bench(CONFIG), async (b) => {
       const set = await b.client.set({ host: '192.0.2.1', mac: OTHER_MAC });
       assert.deepEqual([set.mac, set.permanent, set.static], [OTHER_MAC, true, true]);
       // The neighbour announces itself (as on link up): a gratuitous request with its own MAC.
-      b.peerRunner.apply((e, now) => e.setInterfaceUp(now, 'eth0', false));
-      b.peerRunner.apply((e, now) => e.setInterfaceUp(now, 'eth0', true));
+      b.peer.runner.apply((e, now) => e.setInterfaceUp(now, 'eth0', false));
+      b.peer.runner.apply((e, now) => e.setInterfaceUp(now, 'eth0', true));
       const line = `arp: ${PEER_MAC} attempts to modify permanent entry for 192.0.2.1 on vx0`;
       await eventually('the log line', () => b.logs.includes(line));
       assert.equal((await b.client.get('192.0.2.1')).mac, OTHER_MAC, 'entry unchanged');
@@ -285,7 +203,7 @@ describe('Daemon', () => {
   });
 
   it('deletes and flushes with arp(8) semantics and streams the events to a monitor', async () => {
-    await withBench(CONFIG(), async (b) => {
+    await withBench(bench(CONFIG), async (b) => {
       const monitor = await ControlClient.connect({ path: b.socket });
       const events: MonitorEvent[] = [];
       await monitor.monitor((event) => events.push(event));
@@ -334,7 +252,7 @@ describe('Daemon', () => {
   });
 
   it('changes knobs at run time and refuses bad ones', async () => {
-    await withBench(CONFIG(), async (b) => {
+    await withBench(bench(CONFIG), async (b) => {
       assert.deepEqual(await b.client.sysctlSet('net.link.ether.inet.max_age', 60), {
         name: 'net.link.ether.inet.max_age',
         old: 1200,
@@ -357,14 +275,13 @@ describe('Daemon', () => {
   });
 
   it('reloads: adds an address (announced), updates the config entries, keeps the rest', async () => {
-    await withBench(CONFIG(), async (b) => {
+    await withBench(bench(CONFIG), async (b) => {
       // Learned from the neighbour, and one set at run time: a reload must keep both.
-      assert.equal((await b.peerHost.ping('192.0.2.2')).received, 1);
+      assert.equal((await b.peer.host.ping('192.0.2.2')).received, 1);
       await b.client.set({ host: '192.0.2.20', mac: OTHER_MAC });
-      const peerRequests = b.peerEngine.stats().rxrequests;
+      const peerRequests = b.peer.engine.stats().rxrequests;
 
-      const next = CONFIG()
-        .replace('"192.0.2.2/24"]', '"192.0.2.2/24", "192.0.2.3/24"]')
+      const next = CONFIG.replace('"192.0.2.2/24"]', '"192.0.2.2/24", "192.0.2.3/24"]')
         .replace('"net.link.ether.inet.host_down_time" = 30', '')
         .replace(
           'host = "192.0.2.9"\nmac = "02:00:00:00:00:09"',
@@ -394,11 +311,11 @@ describe('Daemon', () => {
         ],
       );
       // The new address was announced: the neighbour saw a request for it.
-      await eventually('the announcement', () => b.peerEngine.stats().rxrequests > peerRequests);
-      assert.equal((await b.peerHost.ping('192.0.2.3')).received, 1);
+      await eventually('the announcement', () => b.peer.engine.stats().rxrequests > peerRequests);
+      assert.equal((await b.peer.host.ping('192.0.2.3')).received, 1);
 
       // Dropping the statics from the file deletes the config's, not the operator's.
-      assert.equal(await b.reload(CONFIG().replace(/\[\[static\]\][^[]*/, '')), true);
+      assert.equal(await b.reload(CONFIG.replace(/\[\[static\]\][^[]*/, '')), true);
       assert.deepEqual(
         (await b.client.list()).map((e) => e.ip),
         ['192.0.2.1', '192.0.2.2', '192.0.2.20'],
@@ -407,82 +324,79 @@ describe('Daemon', () => {
         b.logs.at(-1),
         `netarp: reloaded ${b.file}: sysctl net.link.ether.inet.host_down_time 20 -> 30; -static 192.0.2.9; -static 192.0.2.30; -address 192.0.2.3/24 on vx0`,
       );
-      assert.equal(await b.reload(CONFIG().replace(/\[\[static\]\][^[]*/, '')), true);
+      assert.equal(await b.reload(CONFIG.replace(/\[\[static\]\][^[]*/, '')), true);
       assert.equal(b.logs.at(-1), `netarp: reloaded ${b.file}: no changes`);
     });
   });
 
   it("reload puts back the file's entries the operator changed or deleted", async () => {
-    await withBench(CONFIG(), async (b) => {
+    await withBench(bench(CONFIG), async (b) => {
       await b.client.set({ host: '192.0.2.9', mac: OTHER_MAC, replace: true });
-      assert.equal(await b.reload(CONFIG()), true);
+      assert.equal(await b.reload(CONFIG), true);
       assert.equal(b.logs.at(-1), `netarp: reloaded ${b.file}: +static 192.0.2.9`);
       assert.equal((await b.client.get('192.0.2.9')).mac, '02:00:00:00:00:09');
       await b.client.delete('192.0.2.9');
-      assert.equal(await b.reload(CONFIG()), true);
+      assert.equal(await b.reload(CONFIG), true);
       assert.equal(b.logs.at(-1), `netarp: reloaded ${b.file}: +static 192.0.2.9`);
       // Set at run time exactly as the file says: nothing to do, and the config's again.
       await b.client.delete('192.0.2.9');
       await b.client.set({ host: '192.0.2.9', mac: '02:00:00:00:00:09', pub: true });
-      assert.equal(await b.reload(CONFIG()), true);
+      assert.equal(await b.reload(CONFIG), true);
       assert.equal(b.logs.at(-1), `netarp: reloaded ${b.file}: no changes`);
-      assert.equal(await b.reload(CONFIG().replace(/\[\[static\]\][^[]*/, '')), true);
+      assert.equal(await b.reload(CONFIG.replace(/\[\[static\]\][^[]*/, '')), true);
       assert.equal(b.logs.at(-1), `netarp: reloaded ${b.file}: -static 192.0.2.9`);
     });
   });
 
   it('refuses a bad or unsupported reload and keeps the running config', async () => {
-    await withBench(CONFIG(), async (b) => {
-      assert.equal(await b.reload(CONFIG().replace('vni = 42', 'vni = "42"')), false);
+    await withBench(bench(CONFIG), async (b) => {
+      assert.equal(await b.reload(CONFIG.replace('vni = 42', 'vni = "42"')), false);
       assert.equal(
         b.logs.at(-1),
         `netarp: reload refused, the running config stays: ${b.file}: interface[0].link.vni: expected an integer in 0..16777215, got the string "42"`,
       );
-      assert.equal(await b.reload(CONFIG().replace(OUR_MAC, OTHER_MAC)), false);
+      assert.equal(await b.reload(CONFIG.replace(OUR_MAC, OTHER_MAC)), false);
       assert.equal(
         b.logs.at(-1),
         `netarp: reload refused, the running config stays: ${b.file}: interface[0].mac: vx0 has MAC ${OUR_MAC}; changing it needs a restart`,
       );
       // A link that cannot be opened: refused, and the old link is back in place.
-      b.failFor = 'vx0';
-      assert.equal(await b.reload(CONFIG().replace('vni = 42', 'vni = 43')), false);
+      b.failOpen = bindFails('vx0');
+      assert.equal(await b.reload(CONFIG.replace('vni = 42', 'vni = 43')), false);
       assert.equal(
         b.logs.at(-2),
         `netarp: reload refused, the running config stays: ${b.file}: interface[0].link: vx0: cannot open vxlan 127.0.0.1:4789 -> 127.0.0.1:4790 vni 43: bind EADDRINUSE`,
       );
       // The old link could not be reopened either (the opener fails for vx0): said so.
       assert.equal(b.logs.at(-1), 'netarp: interface vx0 is left without a link: bind EADDRINUSE');
-      b.failFor = undefined;
+      b.failOpen = undefined;
       // The same file as before: the link the failure took away is opened again.
-      assert.equal(await b.reload(CONFIG()), true);
+      assert.equal(await b.reload(CONFIG), true);
       assert.equal(
         b.logs.at(-1),
         `netarp: reloaded ${b.file}: link vx0: vxlan 127.0.0.1:4789 -> 127.0.0.1:4790 vni 42`,
       );
-      assert.equal(await b.reload(CONFIG().replace('vni = 42', 'vni = 43')), true);
+      assert.equal(await b.reload(CONFIG.replace('vni = 42', 'vni = 43')), true);
       assert.equal((await b.client.interfaces())[0]?.link?.name, 'hub/vx0');
-      assert.equal((await b.peerHost.ping('192.0.2.2')).received, 1, 'the new link carries frames');
+      assert.equal(
+        (await b.peer.host.ping('192.0.2.2')).received,
+        1,
+        'the new link carries frames',
+      );
     });
   });
 
   it('removes an interface on reload and brings it back', async () => {
-    const two = CONFIG().concat(`
-[[interface]]
-name = "vx1"
-mac = "02:00:00:00:00:12"
-addresses = ["198.51.100.2/24"]
-link = { type = "vxlan", local = "127.0.0.1:4791", remote = ["127.0.0.1:4790"], vni = 42 }
-
-[[static]]
-host = "198.51.100.9"
-mac = "02:00:00:00:00:19"
-`);
-    await withBench(two, async (b) => {
+    const two = config({
+      interfaces: [VX0, { ...VX1, addresses: ['198.51.100.2/24'] }],
+      statics: [...BASE_CONFIG.statics, { host: '198.51.100.9', mac: '02:00:00:00:00:19' }],
+    });
+    await withBench(bench(two), async (b) => {
       assert.deepEqual(
         (await b.client.interfaces()).map((i) => i.name),
         ['vx0', 'vx1'],
       );
-      assert.equal(await b.reload(CONFIG()), true);
+      assert.equal(await b.reload(CONFIG), true);
       assert.ok(b.logs.at(-1)?.includes('-static 198.51.100.9; -interface vx1'), b.logs.at(-1));
       assert.deepEqual(
         (await b.client.interfaces()).map((i) => i.name),
@@ -503,7 +417,7 @@ mac = "02:00:00:00:00:19"
   });
 
   it('stops cleanly: socket removed, links closed, requests refused', async () => {
-    const b = await new Bench(CONFIG()).start();
+    const b = await bench(CONFIG).start();
     await b.daemon.stop();
     assert.equal(existsSync(b.socket), false);
     assert.ok(
@@ -511,30 +425,26 @@ mac = "02:00:00:00:00:19"
       'every link closed',
     );
     await assert.rejects(b.client.list(), controlError('ECONNRESET'));
-    await b.stop();
+    await b.close();
   });
 });
 
 describe('Daemon.start refuses, leaving nothing open', () => {
   it('a bad config, before opening any link', async () => {
-    const b = new Bench(CONFIG().replace('"192.0.2.2/24"', '"192.0.2.2/33"'));
+    const b = bench(CONFIG.replace('"192.0.2.2/24"', '"192.0.2.2/33"'));
     await assert.rejects(b.start(), (error: unknown) => {
       assert.ok(error instanceof ConfigError);
       assert.equal(error.location, 'interface[0].addresses[0]');
       return true;
     });
-    assert.equal(b.opened, 0);
+    assert.equal(b.opens, 0);
     assert.equal(existsSync(b.socket), false);
-    await b.peerRunner.close();
+    await b.close();
   });
 
   it('a second link that fails, closing the first', async () => {
-    const b = new Bench(
-      CONFIG().concat(
-        '\n[[interface]]\nname = "vx1"\nmac = "02:00:00:00:00:12"\nlink = { type = "vxlan", local = "127.0.0.1:4791", remote = ["127.0.0.1:4790"], vni = 42 }\n',
-      ),
-    );
-    b.failFor = 'vx1';
+    const b = bench(config({ interfaces: [VX0, VX1] }));
+    b.failOpen = bindFails('vx1');
     await assert.rejects(b.start(), (error: unknown) => {
       assert.ok(error instanceof DaemonError && error.code === 'ELINK');
       assert.equal(
@@ -548,20 +458,19 @@ describe('Daemon.start refuses, leaving nothing open', () => {
       [['hub/vx0', true]],
     );
     assert.equal(existsSync(b.socket), false);
-    await b.peerRunner.close();
+    await b.close();
   });
 
   it('a socket another daemon listens on', async () => {
-    await withBench(CONFIG(), async (b) => {
-      const second = new Bench(CONFIG());
-      Object.assign(second, { socket: b.socket });
+    await withBench(bench(CONFIG), async (b) => {
+      const second = bench(CONFIG, { socket: b.socket });
       await assert.rejects(second.start(), (error: unknown) => {
         assert.ok(error instanceof ControlServerError && error.code === 'EADDRINUSE');
         return true;
       });
-      assert.equal(second.opened, 0, 'no link opened');
+      assert.equal(second.opens, 0, 'no link opened');
       assert.ok((await b.client.list()).length > 0, 'the first daemon is unharmed');
-      await second.peerRunner.close();
+      await second.close();
     });
   });
 });
