@@ -11,12 +11,11 @@
  * read-only operation. NETARP_FUZZ_RUNS sets the number of random cases (default 300).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { DaemonBench, daemonConfig, withBench } from '../../test/support/daemon-bench.ts';
 import { withClient } from '../control/client.ts';
 import {
   decodeRequest,
@@ -24,32 +23,8 @@ import {
   MAX_REQUEST_BYTES,
   OP_NAMES,
 } from '../control/protocol.ts';
-import { MemoryHub } from '../link/memory.ts';
-import { SystemClock } from '../runtime/clock.ts';
-import { Daemon } from './daemon.ts';
-import type { LinkOpener } from './links.ts';
-import { LogSink } from './log.ts';
 
 const RUNS = Number(process.env.NETARP_FUZZ_RUNS ?? 300);
-
-const dir = mkdtempSync(join(tmpdir(), 'netarp-fuzz-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
-
-const CONFIG = `
-[sysctl]
-"net.link.ether.inet.maxtries" = 2
-
-[[interface]]
-name = "vx0"
-mac = "02:00:00:00:00:02"
-addresses = ["192.0.2.2/24"]
-link = { type = "vxlan", local = "127.0.0.1:4789", remote = ["127.0.0.1:4790"], vni = 42 }
-
-[[static]]
-host = "192.0.2.9"
-mac = "02:00:00:00:00:09"
-pub = true
-`;
 
 /** The operations that change nothing. */
 const READ_ONLY = new Set(['list', 'get', 'sysctl-get', 'stats', 'interfaces', 'monitor']);
@@ -179,27 +154,16 @@ describe('the control socket under hostile input', () => {
   it(`leaves the daemon unchanged and answering after ${RUNS} random and ${CRAFTED.length} crafted inputs`, {
     timeout: 240_000,
   }, async (t) => {
-    const file = join(dir, 'netarp.toml');
-    writeFileSync(file, CONFIG);
-    const socket = join(dir, 'run', 'netarp.sock');
-    const hub = new MemoryHub();
-    let ports = 0;
-    const opener: LinkOpener = async (spec, options) => ({
-      link: hub.port(`${options.ifName}-${++ports}`),
-      type: spec.type,
-      counters: () => ({}),
-      pcapCounters: () => undefined,
+    // No neighbour and no client of the bench's own: the only connections are the ones below,
+    // so that the burst meets the whole limit.
+    const bench = new DaemonBench({
+      config: daemonConfig(),
+      logLevel: 'debug',
+      peer: false,
+      numberPorts: true,
+      connect: false,
     });
-    const logs: string[] = [];
-    const daemon = await Daemon.start({
-      configFile: file,
-      socketPath: socket,
-      log: new LogSink({ format: 'text', level: 'debug', write: (l) => logs.push(l.trimEnd()) }),
-      clock: new SystemClock(),
-      openLink: opener,
-    });
-    const statePath = join(dir, 'run', 'netarp.state.json');
-    try {
+    await withBench(bench, async ({ socket, statePath, logs }) => {
       // A run-time change first, so that the state file has something to lose.
       await withClient({ path: socket }, async (c) => {
         await c.set({ host: '192.0.2.20', mac: '02:00:00:00:00:20' });
@@ -257,8 +221,6 @@ describe('the control socket under hostile input', () => {
       t.diagnostic(
         `${RUNS + CRAFTED.length + 100} hostile connections, ${lines} answer lines checked; control: ${JSON.stringify(control.control)}`,
       );
-    } finally {
-      await daemon.stop();
-    }
+    });
   });
 });

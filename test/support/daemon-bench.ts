@@ -5,7 +5,7 @@
  * optionally a sniffer on vx0's hub, a fake device probe, and everything it logs. What the
  * suites vary is an option (the clock, the hubs, the ports' names, the log level, the socket)
  * or a hook (`failOpen`, `device`, `wrap`). `daemonConfig` writes the config they start from;
- * FakeSignals stands for the process's signals where a CLI verb waits for SIGINT.
+ * FakeSignals stands for the process's signals where a CLI verb waits for SIGINT or SIGTERM.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -316,7 +316,7 @@ export async function eventually(
   await waitFor(what, async () => ((await check()) ? true : undefined), 3000, undefined, 10);
 }
 
-/** Signals a test sends, for the CLI's verbs that stop on SIGINT. */
+/** Signals a test sends, for the CLI's verbs that stop on SIGINT or SIGTERM. */
 export class FakeSignals implements SignalSource {
   private readonly handlers = new Map<string, Set<() => void>>();
 
@@ -335,8 +335,11 @@ export class FakeSignals implements SignalSource {
     for (const handler of [...(this.handlers.get(signal) ?? [])]) handler();
   }
 
-  /** How many handlers `signal` has. */
-  listening(signal: NodeJS.Signals): number {
-    return this.handlers.get(signal)?.size ?? 0;
+  /** How many handlers `signal` has; without one, how many all signals have together. */
+  listening(signal?: NodeJS.Signals): number {
+    if (signal !== undefined) return this.handlers.get(signal)?.size ?? 0;
+    let count = 0;
+    for (const set of this.handlers.values()) count += set.size;
+    return count;
   }
 }
