@@ -67,7 +67,6 @@ export class HoldQueue {
     if (this.freeHead === NIL) this.grow(this.capacity * 2);
     const slot = this.freeHead;
     this.freeHead = this.links.next[slot]!;
-    this.links.next[slot] = NIL;
     this.packets[slot] = packet;
     this.owner[slot] = entry;
     this.nextOfEntry[slot] = NIL;

@@ -51,10 +51,14 @@ export class PrunePass {
 
   /**
    * The entry in `slot` is about to leave the table: if the pass was to examine it next, or
-   * last, move on from it.
+   * last, move on from it. (Small, so that the compiler inlines it into every removal: most
+   * removals happen with no pass under way.)
    */
   forget(table: NeighborTable, slot: number): void {
-    if (!this.active) return;
+    if (this.active) this.forgetDuringPass(table, slot);
+  }
+
+  private forgetDuringPass(table: NeighborTable, slot: number): void {
     for (let list = 0; list < 2; list++) {
       const cursor = this.cursors[list]!;
       if (cursor === NIL) continue;

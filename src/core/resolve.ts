@@ -261,15 +261,13 @@ function arpResolveUnresolved(
   packet: Uint8Array,
   out: MutableResolveResult,
 ): void {
-  const { config, stats, table } = state;
+  const { config, table } = state;
   const now = state.nowSec;
   const mac = table.mac[slot]!;
   const expire = table.expire[slot]!;
   // If ARP is disabled or static on this interface, stop (l.542).
   if (iface.noarp || iface.staticarp) {
-    state.relist(slot); // a new entry is listed here, not by `hold`
-    stats.resolveNoArp++;
-    out.setFailed('interface does not ARP');
+    refuseNoArp(state, slot, out);
     return;
   }
   // Hold the packet: with the seed's maxhold of 1 the newest replaces the held one (l.551).
@@ -292,15 +290,27 @@ function arpResolveUnresolved(
         state.sendRequest(iface, table.sourceIp[slot]!, ip);
         table.setFlag(slot, Flag.RequestOutstanding, true);
       } else {
-        // Give up for host_down_time seconds (RTF_REJECT).
-        table.setFlag(slot, Flag.Reject, true);
-        table.expire[slot] = now + config.host_down_time;
-        table.asked[slot] = 0;
-        table.preempt[slot] = config.maxtries;
-        stats.hostDown++;
-        state.report('miss', slot, 'maxtries');
+        declareDown(state, slot);
       }
     }
   }
   out.setHeld(iface.index, ip);
+}
+
+/** An unresolved entry on an interface that does not ARP: the send fails (l.542). */
+function refuseNoArp(state: EngineState, slot: number, out: MutableResolveResult): void {
+  state.relist(slot); // a new entry is listed here, not by `hold`
+  state.stats.resolveNoArp++;
+  out.setFailed('interface does not ARP');
+}
+
+/** `maxtries` requests went unanswered: give up for host_down_time seconds (RTF_REJECT). */
+function declareDown(state: EngineState, slot: number): void {
+  const { config, table } = state;
+  table.setFlag(slot, Flag.Reject, true);
+  table.expire[slot] = state.nowSec + config.host_down_time;
+  table.asked[slot] = 0;
+  table.preempt[slot] = config.maxtries;
+  state.stats.hostDown++;
+  state.report('miss', slot, 'maxtries');
 }

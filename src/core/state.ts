@@ -91,12 +91,20 @@ export class EngineState {
     const { table, sink } = this;
     const name = this.interfaces.get(table.ifIndex[slot]!)?.name ?? '?';
     const mac = table.mac[slot]!;
-    const ip = table.ip[slot]!;
     if (sink.entryEvent !== undefined) {
-      sink.entryEvent(type, name, ip, mac === NO_MAC ? undefined : mac, reason);
+      sink.entryEvent(type, name, table.ip[slot]!, mac === NO_MAC ? undefined : mac, reason);
     } else {
-      sink.event(routeEvent(type, name, ip, mac === NO_MAC ? undefined : mac, reason));
+      this.reportFormatted(type, name, slot, reason);
     }
+  }
+
+  /** `report` to a sink that takes `EngineEvent`s (apart, to keep `report` small). */
+  private reportFormatted(type: RouteEventType, name: string, slot: number, reason: string): void {
+    const { table } = this;
+    const mac = table.mac[slot]!;
+    this.sink.event(
+      routeEvent(type, name, table.ip[slot]!, mac === NO_MAC ? undefined : mac, reason),
+    );
   }
 
   /**
@@ -325,13 +333,19 @@ export class EngineState {
    * Returns false (counted) if the network asked and nothing it may evict was left.
    */
   private makeRoom(forNetwork: boolean): boolean {
-    const { table, config, stats } = this;
+    const { table, config } = this;
     if (!forNetwork) {
       while (table.unresolved.tail !== NIL && table.unresolved.size >= config.max_incomplete) {
-        stats.evictedIncomplete++;
+        this.stats.evictedIncomplete++;
         this.deleteEntry(table.unresolved.tail, 'evicted');
       }
     }
+    return table.dynamicCount < config.max_entries || this.evictForCap(forNetwork);
+  }
+
+  /** `makeRoom` under `max_entries` (apart, to keep `makeRoom` small). */
+  private evictForCap(forNetwork: boolean): boolean {
+    const { table, config, stats } = this;
     while (table.dynamicCount >= config.max_entries) {
       // Every dynamic entry is on one of the three lists, so while the count is at the cap
       // (at least 1) our own traffic always finds one.
@@ -379,8 +393,18 @@ export class EngineState {
    * `maxhold_bytes` bytes the oldest go, each counted, but the newest always stays.
    */
   hold(slot: number, packet: Uint8Array): void {
-    const { holds, config, stats, table } = this;
+    const { holds, table } = this;
     holds.setHeldAt(holds.add(slot, packet), this.nowMs);
+    // One packet is within both bounds (`maxhold` is at least 1, and the newest stays).
+    if (table.heldCount[slot]! > 1) this.trimHeld(slot);
+    // Idle, or new (not listed yet): now holding. A static entry's relist changes nothing.
+    const lruClass = table.lruClass[slot];
+    if (lruClass === LruClass.Idle || lruClass === LruClass.Exempt) this.relist(slot);
+  }
+
+  /** Drops the oldest packets `slot` holds beyond `maxhold` and `maxhold_bytes`, counting each. */
+  private trimHeld(slot: number): void {
+    const { holds, config, stats, table } = this;
     // With the seed's maxhold of 1 the newest replaces the held one (arpresolve, l.551).
     while (table.heldCount[slot]! > config.maxhold) {
       holds.removeOldest(slot);
@@ -393,9 +417,6 @@ export class EngineState {
         stats.holdBytesDropped++;
       }
     }
-    // Idle, or new (not listed yet): now holding. A static entry's relist changes nothing.
-    const lruClass = table.lruClass[slot];
-    if (lruClass === LruClass.Idle || lruClass === LruClass.Exempt) this.relist(slot);
   }
 
   /** When the oldest held packet reaches `hold_timeout` (milliseconds), if one must. */
@@ -438,8 +459,6 @@ export class EngineState {
     this.prune.forget(table, slot);
     table.unlink(slot);
     this.dropHeld(slot);
-    table.setClass(slot, LruClass.Exempt);
-    table.setUnresolved(slot, false);
     this.report('delete', slot, reason);
     table.release(slot);
   }

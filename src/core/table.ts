@@ -69,7 +69,8 @@ export class SlotList {
  * The prev/next columns of intrusive doubly linked lists of slots (dlist.ts over slot numbers,
  * and why not a `Map`): adding, removing and moving to the front are O(1) and allocate
  * nothing. Several lists may share one `Links` when a slot is on at most one of them at a
- * time (the three LRU lists do).
+ * time (the three LRU lists do). The links of a slot on no list are left as they were and
+ * mean nothing: adding a slot sets both.
  */
 export class Links {
   /** The neighbour towards the front (newer), or NIL. */
@@ -110,7 +111,7 @@ export class Links {
     list.size++;
   }
 
-  /** Takes `slot`, which must be on `list`, off it. */
+  /** Takes `slot`, which must be on `list`, off it (its own links are left as they were). */
   remove(list: SlotList, slot: number): void {
     const prev = this.prev[slot]!;
     const next = this.next[slot]!;
@@ -118,8 +119,6 @@ export class Links {
     else this.next[prev] = next;
     if (next === NIL) list.tail = prev;
     else this.prev[next] = prev;
-    this.prev[slot] = NIL;
-    this.next[slot] = NIL;
     list.size--;
   }
 
@@ -221,6 +220,13 @@ export class NeighborTable {
   readonly gateways = new SlotList();
   /** Unresolved dynamic entries that are not gateways, newest first. */
   readonly unresolved = new SlotList();
+  /** The list of each `LruClass`, by its value (none for `Exempt`). */
+  private readonly lruLists: readonly (SlotList | undefined)[] = [
+    undefined,
+    this.idle,
+    this.holding,
+    this.gateways,
+  ];
   /** Host entries in the order they were added (what `arp -a` and the prune pass walk). */
   readonly hostOrder = new SlotList();
   /** Proxy-only entries in the order they were added. */
@@ -295,14 +301,13 @@ export class NeighborTable {
 
   /**
    * Adds an entry for `ip` (not in the table yet) as a host entry, or as a proxy-only one, at
-   * the end of its insertion order. It starts unresolved, permanent, on no list; returns its
-   * slot.
+   * the end of its insertion order. It starts unresolved, permanent, on no list, holding
+   * nothing (a free slot holds nothing: `release` takes only such slots); returns its slot.
    */
   insert(ip: Ipv4, ifIndex: number, sourceIp: Ipv4, proxyOnly: boolean): number {
     if (this.freeHead === NIL) this.grow(this.capacity * 2);
     const slot = this.freeHead;
     this.freeHead = this.order.next[slot]!;
-    this.order.next[slot] = NIL;
     this.ip[slot] = ip;
     this.mac[slot] = NO_MAC;
     this.expire[slot] = PERMANENT;
@@ -313,10 +318,6 @@ export class NeighborTable {
     this.sourceIp[slot] = sourceIp;
     this.usedSec[slot] = -1;
     this.lruClass[slot] = LruClass.Exempt;
-    this.heldFirst[slot] = NIL;
-    this.heldLast[slot] = NIL;
-    this.heldCount[slot] = 0;
-    this.heldBytes[slot] = 0;
     if (proxyOnly) {
       this.flags[slot] = Flag.Live | Flag.ProxyOnly;
       this.proxies.set(ip, slot);
@@ -332,14 +333,20 @@ export class NeighborTable {
   }
 
   /**
-   * Takes `slot` out of the table: lookups no longer find it. Its fields stay readable (for
-   * the event that reports it) until `release` returns the slot for reuse.
+   * Takes `slot` out of the table: lookups no longer find it, and it is on no list (its LRU
+   * class `Exempt`). Its fields stay readable (for the event that reports it) until `release`
+   * returns the slot for reuse.
    */
   unlink(slot: number): void {
     const flags = this.flags[slot]!;
+    const lruClass = this.lruClass[slot]!;
+    if (lruClass !== LruClass.Exempt) {
+      this.lru.remove(this.lruLists[lruClass]!, slot);
+      this.lruClass[slot] = LruClass.Exempt;
+    }
+    if ((flags & Flag.Unresolved) !== 0) this.unresolvedLinks.remove(this.unresolved, slot);
     if ((flags & Flag.ProxyOnly) !== 0) {
-      this.proxies.delete(this.ip[slot]!);
-      this.order.remove(this.proxyOrder, slot);
+      this.unlinkProxy(slot);
     } else {
       const bucket = hashIpv4(this.ip[slot]!) & this.bucketMask;
       let at = this.buckets[bucket]!;
@@ -349,10 +356,15 @@ export class NeighborTable {
         while (this.chain[at] !== slot) at = this.chain[at]!;
         this.chain[at] = this.chain[slot]!;
       }
-      this.chain[slot] = NIL;
       this.order.remove(this.hostOrder, slot);
     }
-    this.flags[slot] = flags & ~Flag.Live;
+    this.flags[slot] = flags & ~(Flag.Live | Flag.Unresolved);
+  }
+
+  /** `unlink` for a proxy-only entry (rare: apart, to keep `unlink` small enough to inline). */
+  private unlinkProxy(slot: number): void {
+    this.proxies.delete(this.ip[slot]!);
+    this.order.remove(this.proxyOrder, slot);
   }
 
   /** Returns an unlinked slot (on no list, holding nothing) for reuse. */
@@ -361,29 +373,14 @@ export class NeighborTable {
     this.freeHead = slot;
   }
 
-  /** The list of an LRU class, or undefined for `Exempt`. */
-  listOf(lruClass: number): SlotList | undefined {
-    switch (lruClass) {
-      case LruClass.Idle:
-        return this.idle;
-      case LruClass.Holding:
-        return this.holding;
-      case LruClass.Gateway:
-        return this.gateways;
-      default:
-        return undefined;
-    }
-  }
-
   /** Moves `slot` to the list of `lruClass` (at its front), if it is not there already. */
   setClass(slot: number, lruClass: LruClassValue): void {
     const current = this.lruClass[slot]!;
     if (current === lruClass) return;
-    const from = this.listOf(current);
-    if (from) this.lru.remove(from, slot);
+    const lists = this.lruLists;
+    if (current !== LruClass.Exempt) this.lru.remove(lists[current]!, slot);
     this.lruClass[slot] = lruClass;
-    const to = this.listOf(lruClass);
-    if (to) this.lru.pushFront(to, slot);
+    if (lruClass !== LruClass.Exempt) this.lru.pushFront(lists[lruClass]!, slot);
   }
 
   /** Puts `slot` on or takes it off the unresolved list. */
@@ -404,8 +401,8 @@ export class NeighborTable {
     const second = nowSec | 0;
     if (this.usedSec[slot] === second) return;
     this.usedSec[slot] = second;
-    const list = this.listOf(this.lruClass[slot]!);
-    if (list) this.lru.moveToFront(list, slot);
+    const lruClass = this.lruClass[slot]!;
+    if (lruClass !== LruClass.Exempt) this.lru.moveToFront(this.lruLists[lruClass]!, slot);
   }
 
   /** The host entries' slots, then the proxy-only ones', each in insertion order. */
