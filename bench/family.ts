@@ -113,11 +113,22 @@ export function measurement(
     unit,
     value,
     statistic,
-    min: samples.length > 0 ? Math.min(...samples) : Number.NaN,
-    max: samples.length > 0 ? Math.max(...samples) : Number.NaN,
+    min: extreme(samples, (a, b) => a < b),
+    max: extreme(samples, (a, b) => a > b),
     samples,
     ...(target === undefined
       ? {}
       : { target, met: target.op === '<=' ? value <= target.value : value >= target.value }),
   };
+}
+
+/**
+ * The sample that `better` prefers to every other (NaN for none). A loop, not
+ * `Math.min(...samples)`: spreading a hundred thousand samples as arguments overflows the stack.
+ */
+function extreme(samples: readonly number[], better: (a: number, b: number) => boolean): number {
+  if (samples.length === 0) return Number.NaN;
+  let best = samples[0]!;
+  for (const sample of samples) if (better(sample, best)) best = sample;
+  return best;
 }

@@ -425,6 +425,7 @@ async function run(options: BenchOptions): Promise<FamilyReport> {
     settings.workloads > 0 ? await measureWorkloads(settings, options, measurements, notes) : [];
   const memory = settings.memoryN > 0 ? await measureMemory(settings, options, measurements) : [];
   const timers = settings.timersN > 0 ? await measureTimers(settings, options, measurements) : [];
+  if (timers.length > 0) notes.push(longestCallNote(timers));
   if (options.profileDir !== undefined && settings.workloads > 0) {
     // Profiles at the sizes measured, up to the scaled plan's (setting up a million entries
     // in each profiled worker adds nothing the smaller tables do not show).
@@ -445,6 +446,35 @@ async function run(options: BenchOptions): Promise<FamilyReport> {
       timers,
     },
   };
+}
+
+/**
+ * What the longest timer call was made of: its CPU time (all the process's threads) and the
+ * garbage collection that overlapped it, and the collections of the timer runs by kind.
+ */
+function longestCallNote(results: readonly Extract<WorkerResult, { kind: 'timers' }>[]): string {
+  let worst: { ms: number; cpuMs: number; gcMs: number; events: string } | undefined;
+  for (const result of results) {
+    for (const pass of result.passes) {
+      pass.callsMs.forEach((ms, i) => {
+        if (worst !== undefined && ms <= worst.ms) return;
+        worst = { ms, cpuMs: pass.callsCpuMs[i]!, gcMs: pass.longestGcMs, events: result.events };
+      });
+    }
+  }
+  const collections = results
+    .flatMap((r) =>
+      Object.entries(r.gc).map(
+        ([kind, c]) =>
+          `${r.events} ${kind} ${c.count} (${c.totalMs.toFixed(1)} ms, longest ${c.longestMs.toFixed(2)})`,
+      ),
+    )
+    .join(', ');
+  return worst === undefined
+    ? 'timers: no call timed'
+    : `timers: the longest call (${worst.events} events) took ${worst.ms.toFixed(2)} ms, ` +
+        `${worst.cpuMs.toFixed(2)} ms of the process's CPU, ${worst.gcMs.toFixed(2)} ms of it ` +
+        `in garbage collection; collections during the runs: ${collections || 'none'}`;
 }
 
 /** The in-process family. */

@@ -14,6 +14,7 @@
  * - `timers`: with N entries, every `handleTimeout` call of the prune passes timed, up to the
  *   pass that frees them all.
  */
+import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { Engine } from '../../src/core/engine.ts';
 import type { OutputSink } from '../../src/core/output.ts';
 import { Driver, type Repetition } from './measure.ts';
@@ -46,6 +47,10 @@ export interface PassTiming {
   readonly callsCpuMs: readonly number[];
   /** Entries freed by the pass. */
   readonly freed: number;
+  /** The pass's longest call: when it started and ended (performance.now() ms). */
+  readonly longest: { readonly start: number; readonly end: number };
+  /** Garbage collection that overlapped the longest call, ms (filled in after the run). */
+  longestGcMs: number;
 }
 
 /** What the worker prints. */
@@ -78,6 +83,8 @@ export type WorkerResult =
       readonly events: 'raw' | 'formatted';
       readonly passes: readonly PassTiming[];
       readonly fillMs: number;
+      /** Collections during the passes, by kind: how many, and their total and longest ms. */
+      readonly gc: Readonly<Record<string, { count: number; totalMs: number; longestMs: number }>>;
     };
 
 declare const gc: (() => void) | undefined;
@@ -231,7 +238,9 @@ function runMemory(task: Extract<WorkerTask, { kind: 'memory' }>): WorkerResult 
   };
 }
 
-function runTimers(task: Extract<WorkerTask, { kind: 'timers' }>): WorkerResult {
+function runTimers(
+  task: Extract<WorkerTask, { kind: 'timers' }>,
+): Extract<WorkerResult, { kind: 'timers' }> {
   const { n } = task;
   const plan = addressPlan(n);
   const sink: OutputSink & { counts: SinkCounts } =
@@ -258,28 +267,88 @@ function runTimers(task: Extract<WorkerTask, { kind: 'timers' }>): WorkerResult 
     const deletesBefore = sink.counts.deletes;
     const callsMs: number[] = [];
     const callsCpuMs: number[] = [];
+    let longest = { start: 0, end: 0 };
     let due: number | undefined = at;
     while (due !== undefined && due <= at) {
       const cpu = process.cpuUsage();
+      const start = performance.now();
       const callStart = process.hrtime.bigint();
       engine.handleTimeoutInto(at, sink);
-      callsMs.push(elapsedMs(callStart));
+      const ms = elapsedMs(callStart);
+      if (ms > longest.end - longest.start) longest = { start, end: start + ms };
+      callsMs.push(ms);
       const used = process.cpuUsage(cpu);
       callsCpuMs.push((used.user + used.system) / 1000);
       due = engine.pollTimeout();
     }
-    passes.push({ at, callsMs, callsCpuMs, freed: sink.counts.deletes - deletesBefore });
+    passes.push({
+      at,
+      callsMs,
+      callsCpuMs,
+      freed: sink.counts.deletes - deletesBefore,
+      longest,
+      longestGcMs: 0,
+    });
     if (at >= expiry) break;
   }
   const last = passes[passes.length - 1]!;
   if (last.freed !== n || engine.size !== 1) {
     throw new Error(`the last pass freed ${last.freed} of ${n}; ${engine.size} entries left`);
   }
-  return { kind: 'timers', n, events: task.events, passes, fillMs };
+  return { kind: 'timers', n, events: task.events, passes, fillMs, gc: {} };
 }
 
-function main(): void {
+/** Garbage collections seen by a PerformanceObserver: kind, start and duration (ms). */
+interface Collection {
+  readonly kind: string;
+  readonly start: number;
+  readonly duration: number;
+}
+
+/** What of `result`'s longest calls was garbage collection, and the collections by kind. */
+function attributeCollections(
+  result: Extract<WorkerResult, { kind: 'timers' }>,
+  collections: readonly Collection[],
+): WorkerResult {
+  for (const pass of result.passes) {
+    const { start, end } = pass.longest;
+    for (const c of collections) {
+      const overlap = Math.min(end, c.start + c.duration) - Math.max(start, c.start);
+      if (overlap > 0) pass.longestGcMs += overlap;
+    }
+  }
+  const gc: Record<string, { count: number; totalMs: number; longestMs: number }> = {};
+  for (const c of collections) {
+    const entry = (gc[c.kind] ??= { count: 0, totalMs: 0, longestMs: 0 });
+    entry.count++;
+    entry.totalMs += c.duration;
+    entry.longestMs = Math.max(entry.longestMs, c.duration);
+  }
+  return { ...result, gc };
+}
+
+/** The kinds of collection Node reports (perf_hooks constants), by value. */
+const GC_KINDS: Readonly<Record<number, string>> = {
+  1: 'minor',
+  2: 'major',
+  4: 'incremental',
+  8: 'weakcb',
+};
+
+async function main(): Promise<void> {
   const task = JSON.parse(process.argv[2] ?? '') as WorkerTask;
+  const collections: Collection[] = [];
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const kind = (entry as { detail?: { kind?: number } }).detail?.kind ?? 0;
+      collections.push({
+        kind: GC_KINDS[kind] ?? String(kind),
+        start: entry.startTime,
+        duration: entry.duration,
+      });
+    }
+  });
+  if (task.kind === 'timers') observer.observe({ entryTypes: ['gc'] });
   let result: WorkerResult;
   switch (task.kind) {
     case 'workload':
@@ -291,11 +360,17 @@ function main(): void {
     case 'memory':
       result = runMemory(task);
       break;
-    case 'timers':
-      result = runTimers(task);
+    case 'timers': {
+      const timers = runTimers(task);
+      // The observer hears of collections asynchronously: let it catch up first.
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+      observer.disconnect();
+      result = attributeCollections(timers, collections);
       break;
+    }
   }
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
-main();
+await main();
