@@ -319,7 +319,8 @@ function attributeCollections(
   }
   const gc: Record<string, { count: number; totalMs: number; longestMs: number }> = {};
   for (const c of collections) {
-    const entry = (gc[c.kind] ??= { count: 0, totalMs: 0, longestMs: 0 });
+    const entry = gc[c.kind] ?? { count: 0, totalMs: 0, longestMs: 0 };
+    gc[c.kind] = entry;
     entry.count++;
     entry.totalMs += c.duration;
     entry.longestMs = Math.max(entry.longestMs, c.duration);
