@@ -113,8 +113,8 @@ export function measurement(
     unit,
     value,
     statistic,
-    min: extreme(samples, (a, b) => a < b),
-    max: extreme(samples, (a, b) => a > b),
+    min: minOf(samples),
+    max: maxOf(samples),
     samples,
     ...(target === undefined
       ? {}
@@ -123,9 +123,19 @@ export function measurement(
 }
 
 /**
- * The sample that `better` prefers to every other (NaN for none). A loop, not
- * `Math.min(...samples)`: spreading a hundred thousand samples as arguments overflows the stack.
+ * The smallest and the largest of `samples` (NaN for none). Loops, not `Math.min(...samples)`:
+ * spreading a hundred thousand samples as arguments overflows the stack.
  */
+export function minOf(samples: readonly number[]): number {
+  return extreme(samples, (a, b) => a < b);
+}
+
+/** See `minOf`. */
+export function maxOf(samples: readonly number[]): number {
+  return extreme(samples, (a, b) => a > b);
+}
+
+/** The sample that `better` prefers to every other (NaN for none). */
 function extreme(samples: readonly number[], better: (a: number, b: number) => boolean): number {
   if (samples.length === 0) return Number.NaN;
   let best = samples[0]!;

@@ -12,7 +12,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { BenchFamily, BenchOptions, FamilyReport, Measurement, Target } from '../family.ts';
-import { measurement, median } from '../family.ts';
+import { maxOf, measurement, median } from '../family.ts';
 import { LARGE_N } from './plan.ts';
 import { profileWorkloads, type WorkerLaunch } from './profiling.ts';
 import type { PassTiming, WorkerResult, WorkerTask } from './worker.ts';
@@ -348,7 +348,7 @@ async function measureTimers(
     results.push(result);
   }
   const passes: PassTiming[] = results.flatMap((r) => r.passes);
-  const longest = passes.map((p) => Math.max(...p.callsMs));
+  const longest = passes.map((p) => maxOf(p.callsMs));
   const count = n.toLocaleString('en-US');
   measurements.push(
     measurement(

@@ -14,9 +14,10 @@
  * - `timers`: with N entries, every `handleTimeout` call of the prune passes timed, up to the
  *   pass that frees them all.
  */
-import { PerformanceObserver, performance } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
 import { Engine } from '../../src/core/engine.ts';
 import type { OutputSink } from '../../src/core/output.ts';
+import { CollectionWatch } from '../collections.ts';
 import { Driver, type Repetition } from './measure.ts';
 import { addressPlan, fillerIp, hostIp, IF_NAME, InputFrame, OUR_MAC, PACKET_LEN } from './plan.ts';
 import { BenchSink, FormattedEventSink, type SinkCounts } from './sink.ts';
@@ -298,27 +299,15 @@ function runTimers(
   return { kind: 'timers', n, events: task.events, passes, fillMs, gc: {} };
 }
 
-/** Garbage collections seen by a PerformanceObserver: kind, start and duration (ms). */
-interface Collection {
-  readonly kind: string;
-  readonly start: number;
-  readonly duration: number;
-}
-
 /** What of `result`'s longest calls was garbage collection, and the collections by kind. */
 function attributeCollections(
   result: Extract<WorkerResult, { kind: 'timers' }>,
-  collections: readonly Collection[],
+  watch: CollectionWatch,
 ): WorkerResult {
-  for (const pass of result.passes) {
-    const { start, end } = pass.longest;
-    for (const c of collections) {
-      const overlap = Math.min(end, c.start + c.duration) - Math.max(start, c.start);
-      if (overlap > 0) pass.longestGcMs += overlap;
-    }
-  }
+  for (const pass of result.passes)
+    pass.longestGcMs = watch.overlapMs(pass.longest.start, pass.longest.end);
   const gc: Record<string, { count: number; totalMs: number; longestMs: number }> = {};
-  for (const c of collections) {
+  for (const c of watch.collections) {
     const entry = gc[c.kind] ?? { count: 0, totalMs: 0, longestMs: 0 };
     gc[c.kind] = entry;
     entry.count++;
@@ -328,28 +317,8 @@ function attributeCollections(
   return { ...result, gc };
 }
 
-/** The kinds of collection Node reports (perf_hooks constants), by value. */
-const GC_KINDS: Readonly<Record<number, string>> = {
-  1: 'minor',
-  2: 'major',
-  4: 'incremental',
-  8: 'weakcb',
-};
-
 async function main(): Promise<void> {
   const task = JSON.parse(process.argv[2] ?? '') as WorkerTask;
-  const collections: Collection[] = [];
-  const observer = new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) {
-      const kind = (entry as { detail?: { kind?: number } }).detail?.kind ?? 0;
-      collections.push({
-        kind: GC_KINDS[kind] ?? String(kind),
-        start: entry.startTime,
-        duration: entry.duration,
-      });
-    }
-  });
-  if (task.kind === 'timers') observer.observe({ entryTypes: ['gc'] });
   let result: WorkerResult;
   switch (task.kind) {
     case 'workload':
@@ -362,12 +331,10 @@ async function main(): Promise<void> {
       result = runMemory(task);
       break;
     case 'timers': {
+      const watch = new CollectionWatch();
       const timers = runTimers(task);
-      // The observer hears of collections asynchronously: let it catch up first.
-      await new Promise((resolve) => setImmediate(resolve));
-      await new Promise((resolve) => setImmediate(resolve));
-      observer.disconnect();
-      result = attributeCollections(timers, collections);
+      await watch.stop();
+      result = attributeCollections(timers, watch);
       break;
     }
   }

@@ -18,7 +18,7 @@
  * never leaves it running.
  */
 import { readFileSync } from 'node:fs';
-import { PerformanceObserver, performance } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { SystemClock } from '../../src/runtime/clock.ts';
 import { parseIpv4 } from '../../src/wire/addr.ts';
@@ -30,6 +30,7 @@ import {
   startPeerRuntime,
 } from '../../test/support/peer-runtime.ts';
 import { sleep } from '../../test/support/wait.ts';
+import { CollectionWatch } from '../collections.ts';
 
 /** One cold resolution: times from the runtime clock, in milliseconds. */
 export interface ColdSample {
@@ -67,23 +68,8 @@ function cpuProbe(): number {
   return performance.now() - start;
 }
 
-/** The last garbage collections (start and end, performance.now() ms). */
-const collections: { start: number; end: number }[] = [];
-new PerformanceObserver((list) => {
-  for (const entry of list.getEntries()) {
-    collections.push({ start: entry.startTime, end: entry.startTime + entry.duration });
-    if (collections.length > 64) collections.shift();
-  }
-}).observe({ entryTypes: ['gc'] });
-
-/** Milliseconds of garbage collection that overlapped [from, to] (performance.now() ms). */
-function gcTimeBetween(from: number, to: number): number {
-  let total = 0;
-  for (const c of collections) {
-    if (c.end >= from && c.start <= to) total += Math.min(c.end, to) - Math.max(c.start, from);
-  }
-  return total;
-}
+/** The last garbage collections, for the time each resolution spent in them. */
+const collections = new CollectionWatch(64);
 
 /** Nanoseconds the main thread has spent runnable but waiting for a CPU, if Linux says. */
 function runQueueWaitNs(): number | undefined {
@@ -221,7 +207,7 @@ runPeerProgram(async () => {
               : (waitAfter - waitBefore) / 1e6,
           probeBeforeMs,
           probeAfterMs,
-          gcMs: gcTimeBetween(startedAt, endedAt),
+          gcMs: collections.overlapMs(startedAt, endedAt),
         });
       }
       await sleep(gapMs);
