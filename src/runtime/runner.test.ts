@@ -122,6 +122,16 @@ class BatchedFakeLink extends FakeLink {
   }
 }
 
+/** A runner whose eth0 (192.0.2.10/24) is on a BatchedFakeLink, at a manual time of 1000. */
+function onBatchedLink(): { link: BatchedFakeLink; runner: Runner } {
+  const engine = new Engine();
+  engine.addInterface({ name: 'eth0', mac: MAC_A });
+  const link = new BatchedFakeLink();
+  const runner = new Runner(engine, { clock: new ManualClock(1000), links: { eth0: link } });
+  runner.apply((e, now) => e.addAddress(now, 'eth0', '192.0.2.10/24'));
+  return { link, runner };
+}
+
 /** A ManualClock whose readings are counted. */
 function countingClock(start: number): { clock: Clock; manual: ManualClock; reads: () => number } {
   const manual = new ManualClock(start);
@@ -429,11 +439,7 @@ describe('Runner', () => {
   });
 
   it('has the engine write a frame into the buffer its only link lends', () => {
-    const engine = new Engine();
-    engine.addInterface({ name: 'eth0', mac: MAC_A });
-    const link = new BatchedFakeLink();
-    const runner = new Runner(engine, { clock: new ManualClock(1000), links: { eth0: link } });
-    runner.apply((e, now) => e.addAddress(now, 'eth0', '192.0.2.10/24'));
+    const { link, runner } = onBatchedLink();
     link.deliver([arpFrame(ArpOp.Request, MAC_B, '192.0.2.11', MAC_ZERO, '192.0.2.10')]);
     assert.deepEqual(link.sent.map(describeFrame), [
       '02:00:00:00:00:0a > ff:ff:ff:ff:ff:ff, ARP, Announcement 192.0.2.10, length 28',
@@ -445,11 +451,7 @@ describe('Runner', () => {
   });
 
   it("flushes its links when an input outside a batch ends, and leaves a batch's to the link", () => {
-    const engine = new Engine();
-    engine.addInterface({ name: 'eth0', mac: MAC_A });
-    const link = new BatchedFakeLink();
-    const runner = new Runner(engine, { clock: new ManualClock(1000), links: { eth0: link } });
-    runner.apply((e, now) => e.addAddress(now, 'eth0', '192.0.2.10/24'));
+    const { link, runner } = onBatchedLink();
     assert.deepEqual(link.flushes, [1], 'the announcement flushed as apply ended');
     const result = runner.resolve(parseIpv4('192.0.2.20'), new Uint8Array(28));
     assert.equal(result.kind, 'held');
