@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { workerPoolSize } from '../runtime/worker-pool.ts';
 import { DEMO_SCENARIO } from '../sim/demo.ts';
 import { COMMANDS, main, mainHelp, version } from './main.ts';
 import { HostLookupError, type NameService } from './names.ts';
@@ -206,5 +207,60 @@ describe('bin/netarp.js', () => {
     rmSync(project, { recursive: true });
     assert.equal(result.status, 0, result.stderr);
     assert.equal(result.stdout, readFileSync(join(root, 'examples', 'minimal.out'), 'utf8'));
+  });
+});
+
+describe('bin/netarp (the command npm installs)', () => {
+  const wrapper = join(root, 'bin', 'netarp');
+
+  it('starts bin/netarp.js through a node_modules/.bin symlink and passes its status on', () => {
+    const project = mkdtempSync(join(tmpdir(), 'netarp-wrapper-'));
+    try {
+      mkdirSync(join(project, 'node_modules', '.bin'), { recursive: true });
+      symlinkSync(root, join(project, 'node_modules', 'netarp'), 'dir');
+      const link = join(project, 'node_modules', '.bin', 'netarp');
+      symlinkSync('../netarp/bin/netarp', link);
+      const result = spawnSync(link, ['sim', MINIMAL], { cwd: project, encoding: 'utf8' });
+      assert.equal(result.status, 0, result.stderr);
+      assert.equal(result.stdout, readFileSync(join(root, 'examples', 'minimal.out'), 'utf8'));
+      const usage = spawnSync(link, ['--nope'], { cwd: project, encoding: 'utf8' });
+      assert.equal(usage.status, 2);
+      assert.equal(usage.stderr, "netarp: unknown option '--nope' (see netarp --help)\n");
+    } finally {
+      rmSync(project, { recursive: true });
+    }
+  });
+
+  it("sizes V8's worker pool by workerPoolSize(), unless NETARP_V8_POOL_SIZE says otherwise", () => {
+    // A `node` that prints the arguments it was given, first on PATH.
+    const dir = mkdtempSync(join(tmpdir(), 'netarp-fake-node-'));
+    try {
+      writeFileSync(join(dir, 'node'), '#!/bin/sh\nfor a in "$@"; do echo "$a"; done\n', {
+        mode: 0o755,
+      });
+      const env: Record<string, string | undefined> = {
+        ...process.env,
+        PATH: `${dir}:${process.env.PATH ?? ''}`,
+        NETARP_V8_POOL_SIZE: undefined,
+      };
+      const run = (extra: Record<string, string>): string[] => {
+        const result = spawnSync(wrapper, ['-a', 'two words'], {
+          env: { ...env, ...extra },
+          encoding: 'utf8',
+        });
+        assert.equal(result.status, 0, result.stderr);
+        return result.stdout.split('\n').slice(0, -1);
+      };
+      const script = join(root, 'bin', 'netarp.js');
+      assert.deepEqual(run({}), [`--v8-pool-size=${workerPoolSize()}`, script, '-a', 'two words']);
+      assert.deepEqual(run({ NETARP_V8_POOL_SIZE: '3' }), [
+        '--v8-pool-size=3',
+        script,
+        '-a',
+        'two words',
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
   });
 });
