@@ -11,6 +11,7 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { workerPoolSize } from '../../src/runtime/worker-pool.ts';
 import type { BenchFamily, BenchOptions, FamilyReport, Measurement, Target } from '../family.ts';
 import { maxOf, measurement, median } from '../family.ts';
 import { LARGE_N } from './plan.ts';
@@ -47,6 +48,11 @@ export interface InprocSettings {
   /** Entries for the memory and timer measurements (0: skip them). */
   memoryN: number;
   timersN: number;
+  /**
+   * V8's worker pool in the worker processes (`--v8-pool-size`), as `bin/netarp` sizes it for
+   * the daemon by default; 0: Node's own default (four).
+   */
+  v8Pool: number;
 }
 
 const FULL: InprocSettings = {
@@ -59,6 +65,7 @@ const FULL: InprocSettings = {
   workloads: 1,
   memoryN: 1_000_000,
   timersN: 1_000_000,
+  v8Pool: workerPoolSize(),
 };
 
 /** The smoke run: each workload briefly at small N, memory and timers at 10,000 entries. */
@@ -72,6 +79,7 @@ const SMOKE: InprocSettings = {
   workloads: 1,
   memoryN: 10_000,
   timersN: 10_000,
+  v8Pool: workerPoolSize(),
 };
 
 /** The settings for `options`: the smoke or full defaults, then `inproc.*` params. */
@@ -101,6 +109,12 @@ export function inprocSettings(options: Pick<BenchOptions, 'smoke' | 'params'>):
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
 
+/**
+ * The worker processes' V8 worker pool: the setting's size (as `bin/netarp` starts the
+ * daemon), or Node's default for 0. Set once per run by `run`.
+ */
+let poolFlags: readonly string[] = [];
+
 /** Runs one worker task in a child process; its JSON line is the result. */
 function runWorker(
   task: WorkerTask,
@@ -115,6 +129,7 @@ function runWorker(
         'tsx',
         '--expose-gc',
         '--max-old-space-size=8192',
+        ...poolFlags,
         ...(launch.nodeFlags ?? []),
         WORKER,
         JSON.stringify(task),
@@ -400,11 +415,15 @@ async function measureTimers(
 
 async function run(options: BenchOptions): Promise<FamilyReport> {
   const settings = inprocSettings(options);
+  poolFlags = settings.v8Pool > 0 ? [`--v8-pool-size=${settings.v8Pool}`] : [];
   const measurements: Measurement[] = [];
   const notes: string[] = [
     `wall-clock ns per operation, median of ${settings.reps} repetitions of at least ${settings.repMs} ms ` +
       `spread over ${settings.processes} process(es) per workload, run in rounds; ` +
       'the table capacity N is set with the max_entries sysctl (max_incomplete = N)',
+    settings.v8Pool > 0
+      ? `each measured process runs with V8's worker pool at ${settings.v8Pool} thread(s) (--v8-pool-size), as bin/netarp starts the daemon on this machine`
+      : "each measured process runs with Node's default V8 worker pool (4 threads)",
     "targets compare with lwIP's figures in WORKLOADS.md, which were measured on another machine (a Zen 5 vCPU)",
   ];
   options.log('inproc: harness alone (frame rewrite, loop, clock)');

@@ -15,6 +15,7 @@
  */
 import { join } from 'node:path';
 import { VXLAN_IO_CHOICES, type VxlanIoChoice } from '../../src/link/vxlan.ts';
+import { workerPoolSize } from '../../src/runtime/worker-pool.ts';
 import type {
   BenchFamily,
   BenchOptions,
@@ -53,6 +54,11 @@ export interface WireSettings {
   latencyWarmup: number;
   /** Pause between cold resolutions, ms. */
   latencyGapMs: number;
+  /**
+   * V8's worker pool in netarp's processes (`--v8-pool-size`), as `bin/netarp` sizes it for
+   * the daemon by default; 0: Node's own default (four).
+   */
+  v8Pool: number;
 }
 
 /**
@@ -74,6 +80,7 @@ const FULL: WireSettings = {
   latencyCount: 200,
   latencyWarmup: 20,
   latencyGapMs: 5,
+  v8Pool: workerPoolSize(),
 };
 
 /** The smoke run: every step once, briefly. */
@@ -89,6 +96,7 @@ const SMOKE: WireSettings = {
   latencyCount: 20,
   latencyWarmup: 3,
   latencyGapMs: 2,
+  v8Pool: workerPoolSize(),
 };
 
 /** The settings for `options`: the smoke or full defaults, then `wire.*` params. */
@@ -191,16 +199,25 @@ async function measure(
   const durationMs = Math.round(settings.seconds * 1000);
   const load = { hosts: settings.hosts, window: settings.window, durationMs };
   const runs: WireRun[] = [];
-  const notes: string[] = [];
+  const notes: string[] = [
+    settings.v8Pool > 0
+      ? `netarp's processes run with V8's worker pool at ${settings.v8Pool} thread(s) (--v8-pool-size), as bin/netarp starts the daemon on this machine`
+      : "netarp's processes run with Node's default V8 worker pool (4 threads)",
+  ];
 
   const withDgram = settings.dgram && settings.io !== 'dgram';
   const dgramNetarp: Responder = { ...topo.netarp, port: DGRAM_NETARP_PORT };
-  const peer = await NetarpPeer.start(topo, topo.netarp, { io: settings.io });
+  const peer = await NetarpPeer.start(topo, topo.netarp, {
+    io: settings.io,
+    v8Pool: settings.v8Pool,
+  });
   const dgramPeer = withDgram
-    ? await NetarpPeer.start(topo, dgramNetarp, { io: 'dgram' }).catch(async (error: unknown) => {
-        await peer.close();
-        throw error;
-      })
+    ? await NetarpPeer.start(topo, dgramNetarp, { io: 'dgram', v8Pool: settings.v8Pool }).catch(
+        async (error: unknown) => {
+          await peer.close();
+          throw error;
+        },
+      )
     : undefined;
   let netarpState: Awaited<ReturnType<NetarpPeer['state']>>;
   let dgramState: Awaited<ReturnType<NetarpPeer['state']>> | undefined;
@@ -309,7 +326,10 @@ async function measure(
   );
   /** One netarp on `io` resolving the kernel peer cold, again and again; then closed. */
   const coldRun = async (io: VxlanIoChoice) => {
-    const latencyPeer = await NetarpPeer.start(topo, latencyNetarp, { io });
+    const latencyPeer = await NetarpPeer.start(topo, latencyNetarp, {
+      io,
+      v8Pool: settings.v8Pool,
+    });
     try {
       // The first arptimer pass runs one second after the first address appears (if_ether.c
       // l.209), then every prune_intvl. Like the seed (l.184 with l.558) it frees an entry

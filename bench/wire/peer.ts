@@ -1,11 +1,13 @@
 /**
  * Drives responder.ts (netarp's side of the wire benchmark) over its JSON lines.
  */
+
 import { fileURLToPath } from 'node:url';
 import type { ArpStats } from '../../src/core/stats.ts';
 import type { VxlanIoChoice, VxlanLinkStats } from '../../src/link/vxlan.ts';
 import type { HostStats } from '../../src/runtime/host.ts';
 import type { RunnerStats } from '../../src/runtime/runner.ts';
+import { workerPoolSize } from '../../src/runtime/worker-pool.ts';
 import { spawnIn } from '../../test/support/netns.ts';
 import { PeerProcess } from '../../test/support/peer-process.ts';
 import type { ColdRun, ResponderCommand } from './responder.ts';
@@ -31,14 +33,23 @@ export class NetarpPeer extends PeerProcess<ResponderCommand> {
   /**
    * Starts responder.ts in the responder namespace as `who`, its VXLAN link (on the `io`
    * backend, native by default) flooding to the generator namespace on the same port.
-   * `nodeFlags` go before the script (e.g. --cpu-prof).
+   * `nodeFlags` go before the script (e.g. --cpu-prof). V8's worker pool is `v8Pool` threads,
+   * by default as `bin/netarp` starts the daemon on this machine; 0: Node's default.
    */
   static async start(
     topo: WireTopology,
     who: Responder,
-    options: { readonly io?: VxlanIoChoice; readonly nodeFlags?: readonly string[] } = {},
+    options: {
+      readonly io?: VxlanIoChoice;
+      readonly nodeFlags?: readonly string[];
+      readonly v8Pool?: number;
+    } = {},
   ): Promise<NetarpPeer> {
-    const nodeFlags = options.nodeFlags ?? [];
+    const pool = options.v8Pool ?? workerPoolSize();
+    const nodeFlags = [
+      ...(pool > 0 ? [`--v8-pool-size=${pool}`] : []),
+      ...(options.nodeFlags ?? []),
+    ];
     const child = spawnIn(
       topo.responderNs,
       [
