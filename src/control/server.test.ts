@@ -320,6 +320,58 @@ describe('ControlServer', () => {
     });
   });
 
+  it('aborts a request that writes nothing once its half-closed client turns out gone', async () => {
+    let signal: AbortSignal | undefined;
+    // A ping without progress: nothing is written until it is done.
+    const silent: ControlHandler = {
+      handle(_request, context) {
+        signal = context.signal;
+        return new Promise((resolve) =>
+          context.signal.addEventListener('abort', () => resolve({})),
+        );
+      },
+    };
+    await withServer({ handler: silent }, async (server, path) => {
+      const raw = await Raw.open(path);
+      raw.send('{"v":1,"id":1,"op":"ping","host":"192.0.2.1","count":100}\n');
+      const deadline = Date.now() + 5000;
+      while (signal === undefined && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      assert.equal(signal?.aborted, false);
+      raw.close();
+      await raw.closed;
+      while (!signal?.aborted && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      assert.equal(signal?.aborted, true, 'the request ran on for a client that was gone');
+      assert.equal(server.stats().connections, 0);
+    });
+  });
+
+  it('still answers a client that half-closed and reads; the probe lines are blank', async () => {
+    const slow: ControlHandler = {
+      async handle() {
+        // Long enough for the probe to write at least once.
+        await new Promise((resolve) => setTimeout(resolve, 1300));
+        return { done: true };
+      },
+    };
+    await withServer({ handler: slow }, async (_server, path) => {
+      const raw = await Raw.open(path);
+      raw.send('{"v":1,"id":1,"op":"ping","host":"192.0.2.1"}\n');
+      raw.socket.end();
+      await raw.closed;
+      const blank = raw.lines.filter((line) => line.trim() === '');
+      const rest = raw.lines.filter((line) => line.trim() !== '');
+      assert.ok(blank.length >= 1, 'no probe line was sent');
+      assert.deepEqual(
+        rest.map((line) => JSON.parse(line)),
+        [{ v: 1, id: 1, ok: true, result: { done: true } }],
+      );
+    });
+  });
+
   it('drops and counts progress lines a client does not read', async () => {
     let sent = 0;
     let server: ControlServer | undefined;

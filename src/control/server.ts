@@ -111,6 +111,13 @@ const PROBE_TIMEOUT_MS = 1000;
 /** How long a connection closed for an oversized line may take to read its error. */
 const CLOSE_GRACE_MS = 1000;
 
+/**
+ * How often a half-closed connection with work in flight is sent a blank line, which the
+ * protocol says to ignore: a client that closed both ways makes the write fail, and its
+ * requests are aborted (a `ping` stops sending) instead of running to the end for no one.
+ */
+const HALF_CLOSED_PROBE_MS = 500;
+
 function errnoOf(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null && 'code' in error
     ? String(error.code)
@@ -214,6 +221,8 @@ class Connection {
   private lost = 0;
   /** One per request in flight: aborted when the connection closes. */
   private readonly running = new Set<AbortController>();
+  /** While half-closed with work in flight: the timer of the blank-line probe. */
+  private probe: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly server: ControlServer,
@@ -228,13 +237,36 @@ class Connection {
     socket.on('end', () => {
       this.readEnded = true;
       this.endIfIdle();
+      this.probeWhileHalfClosed();
     });
     // Without an 'error' listener a reset by the client would be thrown and end the daemon.
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {
+      clearInterval(this.probe);
+      this.probe = undefined;
       for (const controller of this.running) controller.abort();
       this.running.clear();
     });
+  }
+
+  /**
+   * After the client's end of input, with requests in flight or a monitor: a half-close (the
+   * client still reads) and a full close look the same until a write fails, and a `ping`
+   * without progress or a quiet monitor writes nothing for a long time. A blank line now and
+   * then tells them apart; it stops once nothing is in flight.
+   */
+  private probeWhileHalfClosed(): void {
+    if (this.probe !== undefined || !this.socket.writable) return;
+    if (this.inFlight === 0 && this.monitorId === undefined) return;
+    this.probe = setInterval(() => {
+      if (this.inFlight === 0 && this.monitorId === undefined) {
+        clearInterval(this.probe);
+        this.probe = undefined;
+        return;
+      }
+      this.write('\n');
+    }, HALF_CLOSED_PROBE_MS);
+    this.probe.unref();
   }
 
   /** Sends a monitor event, or counts it lost while the client is not reading. */
