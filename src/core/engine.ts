@@ -4,7 +4,16 @@
  * sets a timer or touches I/O. The runtime arms one timer at `pollTimeout()` and calls
  * `handleTimeout` when it fires.
  */
-import { type Ipv4, type Ipv4Cidr, parseCidr, parseIpv4 } from '../wire/addr.ts';
+import {
+  formatMac,
+  type Ipv4,
+  type Ipv4Cidr,
+  isGroupMac,
+  MAC_BROADCAST,
+  type Mac,
+  parseCidr,
+  parseIpv4,
+} from '../wire/addr.ts';
 import {
   addStaticEntry,
   deleteStaticEntry,
@@ -44,6 +53,11 @@ export interface EngineOptions {
 export interface ResolveOutcome {
   readonly result: ResolveResult;
   readonly outputs: Output[];
+}
+
+/** A MAC for an error message, whatever number was given. */
+function formatMacLoosely(mac: number): string {
+  return Number.isInteger(mac) && mac >= 0 && mac <= MAC_BROADCAST ? formatMac(mac) : String(mac);
 }
 
 /** The first prune pass runs one second after the first address appears (arp_rtrequest, l.209). */
@@ -283,6 +297,40 @@ export class Engine {
     const wasUp = iface.up;
     iface.up = up;
     if (up && !wasUp) for (const a of iface.addresses) announceAddress(state, iface, a.address);
+    return this.collect();
+  }
+
+  /**
+   * Changes an interface's MAC (if_setlladdr). Our own entries on it take the new MAC (each
+   * reported as changed), replies and requests carry it from now on, and frames to the old
+   * one are no longer ours. Beyond the seed, which leaves caches on the segment to time out:
+   * the interface's addresses are announced with gratuitous ARP if it is up, as FreeBSD's
+   * arp_iflladdr does, so that neighbours move to the new MAC at once. A CARP interface's MAC
+   * is its vhid's (EINVAL); so is a group, zero or out-of-range MAC.
+   */
+  setInterfaceMac(now: number, ifName: string, mac: Mac): Output[] {
+    const state = this.at(now, this.collector);
+    const iface = state.interfaces.require(ifName);
+    if (iface.kind === 'carp') {
+      throw new NetarpError('EINVAL', `${ifName} is a CARP interface: its MAC is its vhid's`);
+    }
+    if (!Number.isInteger(mac) || mac <= 0 || mac >= MAC_BROADCAST || isGroupMac(mac)) {
+      throw new NetarpError('EINVAL', `${ifName}: not a unicast MAC: ${formatMacLoosely(mac)}`);
+    }
+    if (iface.mac === mac) return this.collect();
+    iface.mac = mac;
+    const { table } = state;
+    // Our own entries are those of the interface's addresses (an address two interfaces share
+    // has one entry, on one of them).
+    for (const { address } of iface.addresses) {
+      const slot = table.host(address);
+      if (slot === NIL || !table.has(slot, Flag.Local) || table.ifIndex[slot] !== iface.index) {
+        continue;
+      }
+      table.mac[slot] = mac;
+      state.report('change', slot, 'lladdr');
+    }
+    for (const { address } of iface.addresses) announceAddress(state, iface, address);
     return this.collect();
   }
 

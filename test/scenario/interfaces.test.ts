@@ -12,8 +12,10 @@ import {
   B,
   C,
   counting,
+  expectReply,
   expectRequest,
   ip,
+  isAt,
   mac,
   makeHost,
   packet,
@@ -23,6 +25,7 @@ import {
   US,
   US1,
   view,
+  whoHas,
 } from './helpers.ts';
 
 /** The gratuitous request announcing `station` (SPA = TPA), from `src` on `on`. */
@@ -174,6 +177,75 @@ describe('gratuitous ARP (arp_ifaddr)', () => {
     assert.deepEqual(view(engine, engine.addEntry(s(10), { ip: ip(B.ip), mac: mac(B.mac) })), [
       routeEvent('add', B.ip, 'admin', B.mac),
     ]);
+  });
+});
+
+describe('changing an interface MAC (if_setlladdr)', () => {
+  const NEW: Station = { mac: '02:00:00:00:00:99', ip: US.ip };
+
+  it('moves our own entries to the new MAC and announces every address (as arp_iflladdr)', () => {
+    const { engine } = makeHost();
+    engine.addAddress(s(1), 'eth0', '192.0.2.2/24');
+    const { result, moved } = counting(engine, () =>
+      engine.setInterfaceMac(s(2), 'eth0', mac(NEW.mac)),
+    );
+    assert.deepEqual(view(engine, result), [
+      routeEvent('change', US.ip, 'lladdr', NEW.mac),
+      routeEvent('change', '192.0.2.2', 'lladdr', NEW.mac),
+      announcement(NEW),
+      announcement({ mac: NEW.mac, ip: '192.0.2.2' }),
+    ]);
+    assert.deepEqual(moved, { txannounces: 2 });
+    assert.equal(engine.lookup(s(2), US.ip)?.mac, NEW.mac);
+    assert.equal(engine.interfaces()[0]?.mac, mac(NEW.mac));
+  });
+
+  it('answers and asks with the new MAC, and takes frames to the old one as not ours', () => {
+    const { engine } = makeHost();
+    engine.setInterfaceMac(s(2), 'eth0', mac(NEW.mac));
+    const replies = view(engine, engine.handleFrame(s(3), 0, whoHas(A, US.ip)));
+    assert.deepEqual(replies.at(-1), expectReply(NEW, A));
+    const asked = view(engine, engine.resolve(s(4), ip(B.ip), packet('p')).outputs);
+    assert.deepEqual(asked.at(-1), expectRequest(NEW, B.ip));
+    // A unicast reply to the old MAC is another station's frame now.
+    const { moved } = counting(engine, () => engine.handleFrame(s(5), 0, isAt(B, US)));
+    assert.deepEqual(moved, { rxNotForUs: 1 }, 'a frame to the old MAC taken');
+    assert.equal(engine.lookup(s(5), B.ip)?.state, 'incomplete');
+    engine.handleFrame(s(6), 0, isAt(B, NEW));
+    assert.equal(engine.lookup(s(6), B.ip)?.state, 'resolved');
+  });
+
+  it('stays quiet while the interface is down, and changes nothing for the same MAC', () => {
+    const { engine } = makeHost();
+    assert.deepEqual(engine.setInterfaceMac(s(2), 'eth0', mac(US.mac)), []);
+    engine.setInterfaceUp(s(3), 'eth0', false);
+    assert.deepEqual(view(engine, engine.setInterfaceMac(s(4), 'eth0', mac(NEW.mac))), [
+      routeEvent('change', US.ip, 'lladdr', NEW.mac),
+    ]);
+    assert.deepEqual(view(engine, engine.setInterfaceUp(s(5), 'eth0', true)), [announcement(NEW)]);
+  });
+
+  it('refuses a CARP interface, and a MAC that is not unicast', () => {
+    const { engine } = makeHost();
+    engine.addInterface({ name: 'carp0', carp: { parent: 'eth0', vhid: 1 } });
+    assert.throws(() => engine.setInterfaceMac(s(2), 'carp0', mac(NEW.mac)), {
+      code: 'EINVAL',
+      message: "carp0 is a CARP interface: its MAC is its vhid's",
+    });
+    for (const [bad, text] of [
+      [mac('01:00:5e:00:00:01'), '01:00:5e:00:00:01'],
+      [mac('ff:ff:ff:ff:ff:ff'), 'ff:ff:ff:ff:ff:ff'],
+      [0, '00:00:00:00:00:00'],
+      [2 ** 48, String(2 ** 48)],
+      [1.5, '1.5'],
+    ] as const) {
+      assert.throws(() => engine.setInterfaceMac(s(2), 'eth0', bad), {
+        code: 'EINVAL',
+        message: `eth0: not a unicast MAC: ${text}`,
+      });
+    }
+    assert.throws(() => engine.setInterfaceMac(s(2), 'nope', mac(NEW.mac)), { code: 'ENOENT' });
+    assert.equal(engine.lookup(s(2), US.ip)?.mac, US.mac);
   });
 });
 
