@@ -292,6 +292,18 @@ const BAD: readonly { name: string; text: string; at: string; says: string }[] =
     says: 'is not an Ethernet address',
   },
   {
+    name: 'group mac',
+    text: vx().replace('02:00:00:00:00:02', '03:00:00:00:00:02'),
+    at: 'interface[0].mac',
+    says: '03:00:00:00:00:02 is not a unicast Ethernet address; an interface needs one of its own',
+  },
+  {
+    name: 'zero mac',
+    text: vx().replace('02:00:00:00:00:02', '00:00:00:00:00:00'),
+    at: 'interface[0].mac',
+    says: 'is not a unicast Ethernet address',
+  },
+  {
     name: 'bad address',
     text: vx().replace('192.0.2.2/24', '192.0.2.2'),
     at: 'interface[0].addresses[0]',

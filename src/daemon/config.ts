@@ -25,8 +25,10 @@ import type { CarpState, InterfaceKind, InterfaceSpec } from '../core/iface.ts';
 import { VXLAN_IO_CHOICES, type VxlanIoChoice } from '../link/vxlan-io.ts';
 import {
   formatIpv4,
+  formatMac,
   type Ipv4,
   type Ipv4Cidr,
+  isGroupMac,
   isValidIpv4,
   type Mac,
   parseCidrOrUndefined,
@@ -436,6 +438,12 @@ function readInterface(
     reader.fail(join(path, 'carp'), `only a CARP interface has carp settings (kind is "${kind}")`);
   }
   const mac = kind === 'carp' ? undefined : reader.mac(table, 'mac', path);
+  if (mac !== undefined && (mac === 0 || isGroupMac(mac))) {
+    reader.fail(
+      join(path, 'mac'),
+      `${formatMac(mac)} is not a unicast Ethernet address; an interface needs one of its own`,
+    );
+  }
 
   const addresses = reader.strings(table, 'addresses', path).map((text, i) => {
     const at = `${join(path, 'addresses')}[${i}]`;

@@ -355,10 +355,10 @@ describe('Daemon', () => {
         b.logs.at(-1),
         `netarp: reload refused, the running config stays: ${b.file}: interface[0].link.vni: expected an integer in 0..16777215, got the string "42"`,
       );
-      assert.equal(await b.reload(CONFIG.replace(OUR_MAC, OTHER_MAC)), false);
+      assert.equal(await b.reload(CONFIG.replace(OUR_MAC, '01:00:5e:00:00:01')), false);
       assert.equal(
         b.logs.at(-1),
-        `netarp: reload refused, the running config stays: ${b.file}: interface[0].mac: vx0 has MAC ${OUR_MAC}; changing it needs a restart`,
+        `netarp: reload refused, the running config stays: ${b.file}: interface[0].mac: 01:00:5e:00:00:01 is not a unicast Ethernet address; an interface needs one of its own`,
       );
       // A link that cannot be opened: refused, and the old link is back in place.
       b.failOpen = bindFails('vx0');
@@ -383,6 +383,25 @@ describe('Daemon', () => {
         1,
         'the new link carries frames',
       );
+    });
+  });
+
+  it("changes an interface's MAC on reload, and the neighbours hear of it at once", async () => {
+    await withBench(bench(CONFIG), async (b) => {
+      const peer = b.peer;
+      const ours = () => peer.engine.lookup(b.clock.now(), '192.0.2.2')?.mac;
+      assert.equal((await peer.host.ping('192.0.2.2')).received, 1);
+      assert.equal(ours(), OUR_MAC);
+      assert.equal(await b.reload(CONFIG.replace(OUR_MAC, OTHER_MAC)), true);
+      assert.equal(
+        b.logs.at(-1),
+        `netarp: reloaded ${b.file}: mac vx0: ${OUR_MAC} -> ${OTHER_MAC}`,
+      );
+      // The gratuitous ARP moved the neighbour's entry, without waiting for it to expire.
+      await eventually('the neighbour to learn the new MAC', () => ours() === OTHER_MAC);
+      assert.equal((await b.client.interfaces())[0]?.mac, OTHER_MAC);
+      assert.equal((await b.client.get('192.0.2.2')).mac, OTHER_MAC);
+      assert.equal((await peer.host.ping('192.0.2.2')).received, 1, 'answers on the new MAC');
     });
   });
 

@@ -986,6 +986,17 @@ export class Daemon implements ControlHandler {
       this.runner.apply((engine, at) => engine.removeAddress(at, ifName, cidr.address));
       changes.push(`-address ${formatIpv4(cidr.address)}/${cidr.prefixLength} on ${ifName}`);
     }
+    // After the removals, so that only the addresses kept are announced with the new MAC
+    // (the added ones are announced as they are added, below).
+    for (const iface of plan.remacked) {
+      const mac = iface.mac;
+      if (mac === undefined) continue;
+      const old = this.engine.interfaces().find((i) => i.name === iface.name)?.mac;
+      this.runner.apply((engine, at) => engine.setInterfaceMac(at, iface.name, mac));
+      changes.push(
+        `mac ${iface.name}: ${old === undefined ? '?' : formatMac(old)} -> ${formatMac(mac)}`,
+      );
+    }
     for (const { ifName, cidr } of plan.addressesAdded) {
       this.runner.apply((engine, at) => engine.addAddress(at, ifName, cidr));
       changes.push(`+address ${formatIpv4(cidr.address)}/${cidr.prefixLength} on ${ifName}`);

@@ -36,6 +36,7 @@ function summary(plan: ReloadPlan): Record<string, unknown> {
     relinked: names(plan.relinked),
     reflagged: names(plan.reflagged),
     recarped: names(plan.recarped),
+    remacked: names(plan.remacked),
     addressesRemoved: addresses(plan.addressesRemoved),
     addressesAdded: addresses(plan.addressesAdded),
     routesAdded: plan.routesAdded.map((r) => formatCidr(r.to)),
@@ -52,6 +53,7 @@ const NOTHING = {
   relinked: [],
   reflagged: [],
   recarped: [],
+  remacked: [],
   addressesRemoved: [],
   addressesAdded: [],
   routesAdded: [],
@@ -121,20 +123,38 @@ describe('planReload', () => {
     assert.deepEqual(summary(plan).added, []);
     assert.deepEqual(summary(plan).addressesAdded, ['198.51.100.2/24 on vx1']);
 
+    // Back with another MAC: revived, and the engine told of the new MAC.
     const changed = BASE.replace('02:00:00:00:00:03', '02:00:00:00:00:33');
-    assert.throws(() => planReload(without, config(changed), ghosts), {
-      name: 'ConfigError',
-      message: `${FILE}: interface[1].mac: vx1 has MAC 02:00:00:00:00:03; changing it needs a restart`,
+    const remacked = summary(planReload(without, config(changed), ghosts));
+    assert.deepEqual(remacked.revived, ['vx1']);
+    assert.deepEqual(remacked.remacked, ['vx1']);
+  });
+
+  it("changes an interface's MAC in place; an AF_PACKET link is reopened for it", () => {
+    const next = BASE.replace('02:00:00:00:00:02', '02:00:00:00:00:22');
+    assert.deepEqual(summary(planReload(config(BASE), config(next), new Map())), {
+      ...NOTHING,
+      remacked: ['vx0'],
     });
+    const packet = (mac: string) =>
+      `[[interface]]\nname = "eth0"\nmac = "${mac}"\naddresses = ["192.0.2.2/24"]\n` +
+      'link = { type = "packet", device = "veth0" }\n';
+    const plan = planReload(
+      config(packet('02:00:00:00:00:02')),
+      config(packet('02:00:00:00:00:22')),
+      new Map(),
+    );
+    assert.deepEqual(summary(plan), {
+      ...NOTHING,
+      sysctlSet: [],
+      relinked: ['eth0'],
+      remacked: ['eth0'],
+    });
+    assert.ok(!isEmptyPlan(plan));
   });
 
   it('refuses what the engine cannot change in place, naming the key', () => {
     const cases: [string, string, string][] = [
-      [
-        BASE.replace('02:00:00:00:00:02', '02:00:00:00:00:22'),
-        'interface[0].mac',
-        'vx0 has MAC 02:00:00:00:00:02; changing it needs a restart',
-      ],
       [
         BASE.replace(
           iface('vx1', '02:00:00:00:00:03', ['198.51.100.2/24'], '', 4790),

@@ -1,14 +1,15 @@
 /**
  * What a reload (SIGHUP) changes: the difference between the config in force and the new
  * one, as a plan the daemon carries out. Planning is pure and refuses, with the key at
- * fault, what cannot change while the daemon runs (an interface's MAC, kind, bridge or CARP
- * parent live in the engine's interface table, which only grows): those need a restart.
+ * fault, what cannot change while the daemon runs (an interface's kind, bridge or CARP
+ * parent live in the engine's interface table, which only grows): those need a restart. An
+ * interface's MAC can change (if_setlladdr): the engine takes it and announces the addresses.
  *
  * Static entries are not planned here: which ones to touch depends on the live table (an
  * entry the operator replaced or deleted at run time), so the daemon decides them as it goes.
  */
 import type { ArpConfig } from '../core/config.ts';
-import { formatCidr, formatMac, type Ipv4Cidr } from '../wire/addr.ts';
+import { formatCidr, type Ipv4Cidr } from '../wire/addr.ts';
 import {
   ConfigError,
   type DaemonConfig,
@@ -42,6 +43,11 @@ export interface ReloadPlan {
   readonly reflagged: readonly InterfaceConfig[];
   /** CARP interfaces that stay and whose state changed. */
   readonly recarped: readonly InterfaceConfig[];
+  /**
+   * Interfaces that stay, or come back, with another MAC (never CARP: its MAC is its vhid's).
+   * One on an AF_PACKET link is relinked too, so that the device passes the new MAC's frames.
+   */
+  readonly remacked: readonly InterfaceConfig[];
   readonly addressesRemoved: readonly AddressChange[];
   /** Added addresses, each announced with gratuitous ARP. */
   readonly addressesAdded: readonly AddressChange[];
@@ -58,6 +64,7 @@ export function isEmptyPlan(plan: ReloadPlan): boolean {
       plan.relinked.length +
       plan.reflagged.length +
       plan.recarped.length +
+      plan.remacked.length +
       plan.addressesRemoved.length +
       plan.addressesAdded.length +
       plan.routesAdded.length ===
@@ -93,9 +100,6 @@ function checkIdentity(
     throw new ConfigError(file, `${path}.${key}`, `${next.name} ${what}; ${restart}`);
   };
   if (previous.kind !== next.kind) fail('kind', `is of kind ${previous.kind}`);
-  if (previous.mac !== next.mac) {
-    fail('mac', `has MAC ${previous.mac === undefined ? 'of its vhid' : formatMac(previous.mac)}`);
-  }
   if (previous.bridge !== next.bridge) {
     fail(
       'bridge',
@@ -131,6 +135,7 @@ export function planReload(
   const relinked: InterfaceConfig[] = [];
   const reflagged: InterfaceConfig[] = [];
   const recarped: InterfaceConfig[] = [];
+  const remacked: InterfaceConfig[] = [];
   const addressesRemoved: AddressChange[] = [];
   const addressesAdded: AddressChange[] = [];
 
@@ -143,6 +148,7 @@ export function planReload(
       if (ghost) {
         checkIdentity(next.file, path, ghost, iface);
         revived.push(iface);
+        if (ghost.mac !== iface.mac) remacked.push(iface);
       } else {
         added.push(iface);
       }
@@ -150,7 +156,15 @@ export function planReload(
       return;
     }
     checkIdentity(next.file, path, previous, iface);
-    if (!sameLink(previous.link, iface.link) || previous.pcap !== iface.pcap) relinked.push(iface);
+    const macChanged = previous.mac !== iface.mac;
+    if (macChanged) remacked.push(iface);
+    if (
+      !sameLink(previous.link, iface.link) ||
+      previous.pcap !== iface.pcap ||
+      (macChanged && iface.link?.type === 'packet')
+    ) {
+      relinked.push(iface);
+    }
     if (
       previous.noarp !== iface.noarp ||
       previous.staticarp !== iface.staticarp ||
@@ -184,6 +198,7 @@ export function planReload(
     relinked,
     reflagged,
     recarped,
+    remacked,
     addressesRemoved,
     addressesAdded,
     routesAdded: next.routes.filter((r) => !oldRoutes.has(routeKey(r))),
