@@ -4,10 +4,11 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { captureIo } from '../../test/support/cli-io.ts';
 import { daemonConfig, FakeSignals, VX0 } from '../../test/support/daemon-bench.ts';
 import { waitFor } from '../../test/support/wait.ts';
 import { DAEMON_HELP } from '../daemon/run.ts';
-import type { CliIo, SignalSource } from './command.ts';
+import type { SignalSource } from './command.ts';
 import { main } from './main.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'netarp-cli-daemon-'));
@@ -23,19 +24,7 @@ const CONFIG = daemonConfig({
 });
 
 function capture(signals: SignalSource, env: Record<string, string> = {}) {
-  const io = {
-    out: '',
-    err: '',
-    env,
-    signals,
-    stdout(text: string) {
-      io.out += text;
-    },
-    stderr(text: string) {
-      io.err += text;
-    },
-  } satisfies CliIo & { out: string; err: string };
-  return io;
+  return captureIo({ env, signals });
 }
 
 describe('netarp daemon', () => {

@@ -9,6 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { type CapturedIo, captureIo } from '../../test/support/cli-io.ts';
 import {
   DaemonBench,
   type DaemonBenchOptions,
@@ -75,21 +76,8 @@ class Bench extends DaemonBench {
   }
 
   /** An io for `netarp`: captured output, NETARP_SOCKET set to the daemon's socket. */
-  io(signals: SignalSource = new FakeSignals()): CliIo & { out: string; err: string } {
-    const io = {
-      out: '',
-      err: '',
-      env: { NETARP_SOCKET: this.socket },
-      names: NAMES,
-      signals,
-      stdout(text: string) {
-        io.out += text;
-      },
-      stderr(text: string) {
-        io.err += text;
-      },
-    };
-    return io;
+  io(signals: SignalSource = new FakeSignals()): CapturedIo {
+    return captureIo({ env: { NETARP_SOCKET: this.socket }, names: NAMES, signals });
   }
 
   /** Runs `netarp ...argv` to completion. */

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { runCaptured } from '../../test/support/cli-io.ts';
 import { workerPoolSize } from '../runtime/worker-pool.ts';
 import { DEMO_SCENARIO } from '../sim/demo.ts';
 import { COMMANDS, main, mainHelp, version } from './main.ts';
@@ -13,18 +14,8 @@ import { HostLookupError, type NameService } from './names.ts';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Runs main() with captured output. */
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(argv, {
-    stdout: (text) => {
-      out += text;
-    },
-    stderr: (text) => {
-      err += text;
-    },
-  });
-  return { code, out, err };
+function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  return runCaptured(argv);
 }
 
 function scenarioFile(text: string): string {

@@ -4,10 +4,10 @@ import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { runCaptured } from '../../test/support/cli-io.ts';
 import type { PingProgress } from '../control/protocol.ts';
 import type { PingResult } from '../runtime/host.ts';
 import { UsageError } from './command.ts';
-import { main } from './main.ts';
 import { type PingArgs, PingTally, parsePingArgs, pingLines, pingSummary } from './ping.ts';
 
 describe('parsePingArgs', () => {
@@ -164,19 +164,8 @@ const RESULT: PingResult = {
   rttsMs: [1.5, 0.5],
 };
 
-async function runPingAgainst(path: string, ...argv: string[]) {
-  const io = {
-    out: '',
-    err: '',
-    stdout(text: string) {
-      io.out += text;
-    },
-    stderr(text: string) {
-      io.err += text;
-    },
-  };
-  const code = await main(['--socket', path, 'ping', ...argv], io);
-  return { code, out: io.out, err: io.err };
+function runPingAgainst(path: string, ...argv: string[]) {
+  return runCaptured(['--socket', path, 'ping', ...argv]);
 }
 
 const EXPECTED_OUT = [

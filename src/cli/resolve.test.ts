@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { captureIo } from '../../test/support/cli-io.ts';
 import { UsageError } from './command.ts';
 import { parseResolveArgs, printResolved, type ResolveArgs } from './resolve.ts';
 
@@ -32,19 +33,7 @@ describe('parseResolveArgs', () => {
 });
 
 describe('printResolved', () => {
-  function capture() {
-    const io = {
-      out: '',
-      err: '',
-      stdout(text: string) {
-        io.out += text;
-      },
-      stderr(text: string) {
-        io.err += text;
-      },
-    };
-    return io;
-  }
+  const capture = () => captureIo();
   const found = {
     resolved: true,
     ip: '192.0.2.1',

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { FakeSignals } from '../../test/support/daemon-bench.ts';
 import { ControlClient } from '../control/client.ts';
 import { DaemonError } from './daemon.ts';
 import { type DaemonProcess, parseDaemonArgs, runDaemon } from './run.ts';
@@ -13,23 +14,22 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 /** A process whose signals the test sends and whose stderr it reads. */
 class FakeProcess implements DaemonProcess {
   readonly stderrText: string[] = [];
-  readonly handlers = new Map<string, Set<() => void>>();
+  private readonly signals = new FakeSignals();
   constructor(readonly env: Record<string, string | undefined> = {}) {}
   stderr(text: string): void {
     this.stderrText.push(text);
   }
   onSignal(signal: NodeJS.Signals, handler: () => void): void {
-    if (!this.handlers.has(signal)) this.handlers.set(signal, new Set());
-    this.handlers.get(signal)!.add(handler);
+    this.signals.on(signal, handler);
   }
   offSignal(signal: NodeJS.Signals, handler: () => void): void {
-    this.handlers.get(signal)?.delete(handler);
+    this.signals.off(signal, handler);
   }
   kill(signal: NodeJS.Signals): void {
-    for (const handler of [...(this.handlers.get(signal) ?? [])]) handler();
+    this.signals.send(signal);
   }
   listening(): number {
-    return [...this.handlers.values()].reduce((n, set) => n + set.size, 0);
+    return this.signals.listening();
   }
 }
 
