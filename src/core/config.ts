@@ -80,6 +80,13 @@ export interface ArpConfig {
   arpwatch: number;
   /** Seconds within which a return to the previous MAC is a flip flop; 0: ever (arpwatch). */
   arpwatch_window: number;
+  /**
+   * 1: the pre-expiry refresh of a resolved entry (la_preempt) asks its neighbour with a
+   * unicast request to the MAC the entry has, as FreeBSD and Linux do (RFC 1122 section
+   * 2.3.2.1's "unicast poll"), instead of broadcasting it to the segment; 0: broadcast (the
+   * seed).
+   */
+  unicast_refresh: number;
 }
 
 /** The prefix every knob carries in its full sysctl name. */
@@ -109,6 +116,7 @@ export const DEFAULT_CONFIG: Readonly<ArpConfig> = Object.freeze({
   accept: 0,
   arpwatch: 0,
   arpwatch_window: 0,
+  unicast_refresh: 0,
 });
 
 /** Inclusive bounds of each knob and a one-line description (shown by `netarp sysctl -d`). */
@@ -188,6 +196,11 @@ export const CONFIG_SPEC: Readonly<
     min: 0,
     max: 31_536_000,
     description: 'seconds within which a return to the previous MAC is a flip flop (0: ever)',
+  },
+  unicast_refresh: {
+    min: 0,
+    max: 1,
+    description: 'refresh a resolved entry with a unicast request to its MAC (0: broadcast)',
   },
 };
 

@@ -242,12 +242,17 @@ function arpResolve(
   out.setResolved(iface.index, mac, iface.mac);
 }
 
-/** la_preempt: a resolved entry close to expiry is asked for again before it expires. */
+/**
+ * la_preempt: a resolved entry close to expiry is asked for again before it expires: with a
+ * broadcast request as the seed, or with `unicast_refresh` one to the MAC the entry has (a
+ * neighbour that does not answer it is asked by broadcast once the entry has expired).
+ */
 function refreshAhead(state: EngineState, iface: Interface, slot: number): void {
   const table = state.table;
   // Held back by max_requests_per_sec, the refresh is tried again by the next packet.
   if (state.requestAllowed()) {
-    state.sendRequest(iface, table.sourceIp[slot]!, table.ip[slot]!);
+    const to = state.config.unicast_refresh === 1 ? table.mac[slot]! : undefined;
+    state.sendRequest(iface, table.sourceIp[slot]!, table.ip[slot]!, undefined, to);
     table.setFlag(slot, Flag.RequestOutstanding, true);
     table.preempt[slot] = table.preempt[slot]! - 1;
   }

@@ -185,16 +185,36 @@ export class EngineState {
   /**
    * arprequest: broadcast a request for `targetIp` from `senderIp` on `iface`. The SHA is
    * `senderMac` when given (a published entry's announcement), else the interface's (or its
-   * bridge's) MAC. Written as `sendReply` writes its frame.
+   * bridge's) MAC. Given `destination`, the request goes to that MAC alone (a unicast poll,
+   * `unicast_refresh`). Written as `sendReply` writes its frame.
    */
-  sendRequest(iface: Interface, senderIp: Ipv4, targetIp: Ipv4, senderMac?: Mac): void {
+  sendRequest(
+    iface: Interface,
+    senderIp: Ipv4,
+    targetIp: Ipv4,
+    senderMac?: Mac,
+    destination?: Mac,
+  ): void {
     const frame = this.frameFor(iface.index);
-    // The Ethernet destination: broadcast; ar_tha: zero.
-    frame[0] = frame[1] = frame[2] = frame[3] = frame[4] = frame[5] = 0xff;
+    let high: number;
+    let low: number;
+    // The Ethernet destination: broadcast unless given; ar_tha: zero either way.
+    if (destination === undefined) {
+      frame[0] = frame[1] = frame[2] = frame[3] = frame[4] = frame[5] = 0xff;
+    } else {
+      high = (destination * TWO_POW_MINUS_32) | 0;
+      low = destination >>> 0;
+      frame[0] = high >>> 8;
+      frame[1] = high;
+      frame[2] = low >>> 24;
+      frame[3] = low >>> 16;
+      frame[4] = low >>> 8;
+      frame[5] = low;
+    }
     frame[32] = frame[33] = frame[34] = frame[35] = frame[36] = frame[37] = 0;
     const source = iface.mac;
-    let high = (source * TWO_POW_MINUS_32) | 0;
-    let low = source >>> 0;
+    high = (source * TWO_POW_MINUS_32) | 0;
+    low = source >>> 0;
     frame[6] = high >>> 8;
     frame[7] = high;
     frame[8] = low >>> 24;

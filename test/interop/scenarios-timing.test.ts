@@ -6,7 +6,9 @@
  *   them, then the entry is down (RTF_REJECT) for `host_down_time` and sends fail at once
  *   (l.555-569, RFC 1122 section 2.3.2.1); after the window asking starts again;
  * - ageing: a learned entry expires `max_age` after it was confirmed and the prune pass,
- *   every `prune_intvl`, frees it (arptimer, l.178-188).
+ *   every `prune_intvl`, frees it (arptimer, l.178-188);
+ * - with `unicast_refresh`, the pre-expiry refresh (la_preempt, l.524) is a unicast request
+ *   to the MAC the entry has, which the kernel answers.
  *
  * The kernel-side tcpdump stamps each frame when it reaches the kernel's vx0, so the spacing
  * checked is the spacing on the wire, not the daemon's intent.
@@ -179,6 +181,72 @@ interopSuite('netarp daemon scenarios: retries, host-down window and ageing in r
       assert.equal((await daemon.client.stats()).engine.timeouts - timeoutsBefore, 1);
       await daemon.logged(
         `route: delete ${site.kernelAddress} at ${site.kernelMac} on ${site.netarpIf} (expired)`,
+      );
+    });
+  });
+
+  it('11: unicast_refresh: the pre-expiry refresh goes to the kernel alone, and it answers', {
+    timeout: TEST_TIMEOUT_MS,
+  }, async (t) => {
+    await withLab(async (lab) => {
+      const site = lab.site;
+      // Any ARP from the kernel confirms its entry again (the seed's arp_update), and the
+      // kernel checks its own entry for us with a unicast request some 5 s after learning it:
+      // a max_age shorter than that lets the refresh come first. With maxtries 2 the refresh
+      // window is the entry's last second (now + 2 > expire).
+      const maxAge = 4;
+      const daemon = await lab.startDaemon(
+        lab.config({ unicast_refresh: 1, max_age: maxAge, maxtries: 2, prune_intvl: 600 }),
+      );
+      const capture = await lab.capture();
+      const learned = await daemon.client.resolve(site.kernelAddress, 3000);
+      assert.deepEqual(learned.resolved && [learned.mac, learned.state], [
+        site.kernelMac,
+        'resolved',
+      ]);
+      const refreshes = (f: SeenArp) =>
+        f.op === 'request' &&
+        f.source === site.netarpMac &&
+        f.ip === site.kernelAddress &&
+        f.other === site.netarpAddress;
+      // Broadcast once, to learn the kernel's MAC.
+      const [first] = await capture.waitFor(refreshes);
+      assert.equal(first?.destination, 'ff:ff:ff:ff:ff:ff', capture.text());
+
+      // Our traffic (pings through the engine's resolve path; `resolve` only reads a resolved
+      // entry) keeps using the entry; in its last maxtries - 1 seconds (la_preempt) it is
+      // asked for again, by unicast to the MAC it has.
+      const refresh = await waitFor(
+        'a refresh request',
+        async () => {
+          await daemon.client.ping(site.kernelAddress, { count: 1, timeoutMs: 500 });
+          const found = capture.matching(refreshes).slice(1);
+          return found.length > 0 ? found[0] : undefined;
+        },
+        (maxAge + 2) * 1000,
+        () => capture.text(),
+        250,
+      );
+      assert.equal(refresh.destination, site.kernelMac, capture.text());
+      const answer = await capture.waitFor(
+        (f) => f.op === 'reply' && f.source === site.kernelMac && f.time >= refresh.time,
+      );
+      assert.equal(answer[0]?.destination, site.netarpMac);
+      // The answer confirmed the entry for another max_age.
+      const entry = await daemon.client.get(site.kernelAddress);
+      assert.ok(
+        entry.state === 'resolved' &&
+          entry.expiresIn !== undefined &&
+          entry.expiresIn >= maxAge - 1,
+        JSON.stringify(entry),
+      );
+      assert.equal(
+        capture.matching((f) => refreshes(f) && f.destination === 'ff:ff:ff:ff:ff:ff').length,
+        1,
+        `only the first request was broadcast:\n${capture.text()}`,
+      );
+      t.diagnostic(
+        `refreshed by unicast ${Math.round((refresh.time - (first?.time ?? 0)) * 1000)} ms after learning; answered in ${Math.round(((answer[0]?.time ?? 0) - refresh.time) * 1e6)} us`,
       );
     });
   });

@@ -35,6 +35,7 @@ describe('sysctl knobs', () => {
       accept: 0,
       arpwatch: 0,
       arpwatch_window: 0,
+      unicast_refresh: 0, // the seed broadcasts its pre-expiry refresh
     });
   });
 

@@ -484,3 +484,44 @@ describe('pre-expiry refresh (la_preempt, l.524)', () => {
     assert.deepEqual(view(engine, outputs), [expectReply(US, A)]);
   });
 });
+
+describe('pre-expiry refresh by unicast (unicast_refresh, as FreeBSD and Linux)', () => {
+  it('asks the neighbour at the MAC its entry has, in the same seconds', () => {
+    const engine = hostThatResolvedA(10, { unicast_refresh: 1 });
+    const requestsAt: number[] = [];
+    for (let at = 1200; at < 1210; at++) {
+      const frames = view(engine, engine.resolve(s(at), ip(A.ip), packet('p')).outputs);
+      if (frames.length === 0) continue;
+      // Ethernet destination A's MAC; THA zero, as in a broadcast request.
+      assert.deepEqual(frames, [{ ...expectRequest(US, A.ip), dst: A.mac }], `at ${at}s`);
+      requestsAt.push(at);
+    }
+    assert.deepEqual(requestsAt, [1206, 1207, 1208, 1209]);
+  });
+
+  it("restarts the countdown on the neighbour's answer", () => {
+    const engine = hostThatResolvedA(10, { unicast_refresh: 1 });
+    assert.equal(engine.resolve(s(1206), ip(A.ip), packet('p')).outputs.length, 1);
+    engine.handleFrame(s(1206.1), 0, isAt(A, US));
+    assert.equal(engine.lookup(s(1207), A.ip)?.expiresIn, 1199);
+    assert.deepEqual(engine.resolve(s(1207), ip(A.ip), packet('p')).outputs, []);
+  });
+
+  it('asks by broadcast once the entry has expired unanswered (the neighbour may have moved)', () => {
+    const engine = hostThatResolvedA(10, { unicast_refresh: 1 });
+    for (let at = 1206; at < 1210; at++) engine.resolve(s(at), ip(A.ip), packet('p'));
+    const { result, outputs } = engine.resolve(s(1210), ip(A.ip), packet('late'));
+    assert.equal(result.kind, 'held');
+    assert.deepEqual(view(engine, outputs), [expectRequest(US, A.ip)]);
+  });
+
+  it('takes effect at once when switched at run time', () => {
+    const engine = hostThatResolvedA(10);
+    engine.setSysctl('unicast_refresh', 1);
+    const frames = view(engine, engine.resolve(s(1206), ip(A.ip), packet('p')).outputs);
+    assert.deepEqual(frames, [{ ...expectRequest(US, A.ip), dst: A.mac }]);
+    engine.setSysctl('net.link.ether.inet.unicast_refresh', 0);
+    const again = view(engine, engine.resolve(s(1207), ip(A.ip), packet('p')).outputs);
+    assert.deepEqual(again, [expectRequest(US, A.ip)]);
+  });
+});
