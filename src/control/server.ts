@@ -264,7 +264,9 @@ class Connection {
         this.probe = undefined;
         return;
       }
-      this.write('\n');
+      // Only onto an empty send queue: what is queued already fails to send to a client
+      // that is gone, and a client that is there but not reading gets no pile of probes.
+      if (this.socket.writableLength === 0) this.write('\n');
     }, HALF_CLOSED_PROBE_MS);
     this.probe.unref();
   }
