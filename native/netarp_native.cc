@@ -3,7 +3,7 @@
 //
 //   openTap(name)               open("/dev/net/tun") + ioctl(TUNSETIFF, IFF_TAP|IFF_NO_PI)
 //   openPacket(device, ...)     socket(AF_PACKET, SOCK_RAW) + bind(sockaddr_ll)
-//   openUdp(address, port)      socket(AF_INET, SOCK_DGRAM) + bind (VXLAN's underlay)
+//   openUdp(address, port)      socket(AF_INET, SOCK_DGRAM) + IP_RECVERR + bind (VXLAN's underlay)
 //   new Channel(fd, mode, ...)  uv_poll_t on fd; a whole batch of frames per wakeup
 //
 // No thread is ever parked on a descriptor: the channel's uv_poll_t is an epoll registration
@@ -24,6 +24,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/errqueue.h>
 #include <linux/filter.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
@@ -52,7 +53,7 @@ namespace {
 
 // Bumped whenever the interface below changes, so a stale build is refused with a clear
 // message instead of failing in odd ways (src/link/native/addon.ts checks it).
-constexpr uint32_t kApiVersion = 2;
+constexpr uint32_t kApiVersion = 3;
 
 // The most frames one wakeup reads: a bound on the time one link holds the loop.
 constexpr uint32_t kMaxBatch = 1024;
@@ -64,6 +65,10 @@ constexpr size_t kMaxTransmitMessages = 1 << 16;
 // Channel modes: how a wakeup reads its batch.
 constexpr uint32_t kModeRead = 0;      // read() until EAGAIN (TAP, SOCK_SEQPACKET pairs)
 constexpr uint32_t kModeRecvmmsg = 1;  // recvmmsg() once (AF_PACKET, UDP; any datagram socket)
+constexpr uint32_t kModeUdp = 2;       // recvmmsg() once, and the ICMP errors IP_RECVERR queues
+
+// Error-queue entries one wakeup reads at most (each an ICMP error about a datagram we sent).
+constexpr int kMaxQueuedErrors = 64;
 
 // Receive filters for openPacket.
 constexpr uint32_t kFilterAll = 0;      // every frame (ETH_P_ALL)
@@ -323,6 +328,15 @@ Napi::Value OpenUdp(const Napi::CallbackInfo& info) {
     ErrnoError(env, errno, "socket(AF_INET)", what).ThrowAsJavaScriptException();
     return env.Undefined();
   }
+  // ICMP errors about what we send (a remote with no VXLAN endpoint on its port, or no route
+  // to it) are queued for us to read; without it an unconnected socket never hears of them.
+  int on = 1;
+  if (setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof on) < 0) {
+    int err = errno;
+    close(fd);
+    ErrnoError(env, err, "setsockopt(IP_RECVERR)", what).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
   if (bind(fd, reinterpret_cast<struct sockaddr*>(&address), sizeof address) < 0) {
     int err = errno;
     close(fd);
@@ -466,7 +480,7 @@ class Channel : public Napi::ObjectWrap<Channel> {
     if (lengths.TypedArrayType() != napi_uint32_array || slotSize_ == 0 ||
         lengths.ElementLength() == 0 || lengths.ElementLength() > kMaxBatch ||
         static_cast<size_t>(slotSize_) * lengths.ElementLength() > ring.ByteLength() ||
-        (mode_ != kModeRead && mode_ != kModeRecvmmsg)) {
+        (mode_ != kModeRead && mode_ != kModeRecvmmsg && mode_ != kModeUdp)) {
       Napi::RangeError::New(env, "Channel: ring, slot size, lengths or mode out of range")
           .ThrowAsJavaScriptException();
       return;
@@ -476,7 +490,7 @@ class Channel : public Napi::ObjectWrap<Channel> {
     lengths_ = Napi::Persistent(lengths.As<Napi::Uint32Array>());
     onBatch_ = Napi::Persistent(info[5].As<Napi::Function>());
     context_ = std::make_unique<Napi::AsyncContext>(env, "netarp:link");
-    if (mode_ == kModeRecvmmsg) {
+    if (mode_ != kModeRead) {
       messages_.resize(batch_);
       vectors_.resize(batch_);
       addresses_.resize(batch_);
@@ -716,7 +730,19 @@ class Channel : public Napi::ObjectWrap<Channel> {
     uint32_t truncated = 0;
     uint32_t outgoing = 0;
     int error = 0;
-    if (status < 0) {
+    icmpErrors_ = 0;
+    if (status < 0 && mode_ == kModeUdp) {
+      // POLLERR on a UDP socket with IP_RECVERR: ICMP errors are queued (libuv stopped the
+      // handle, uv__poll_io). Read them, poll again, and read what data came as well.
+      polling_ = false;
+      ReadErrorQueue();
+      if (int restart = uv_poll_start(poll_, UV_READABLE, OnReadable); restart < 0) {
+        error = -restart;
+      } else {
+        polling_ = true;
+        error = RecvBatch(ring, lengths, &count, &truncated, &outgoing);
+      }
+    } else if (status < 0) {
       // libuv saw POLLERR and stopped the handle (uv__poll_io); the descriptor's own error
       // says why (a socket's pending error, or what a read now returns).
       polling_ = false;
@@ -730,11 +756,13 @@ class Channel : public Napi::ObjectWrap<Channel> {
       uv_poll_stop(poll_);
       polling_ = false;
     }
-    if (count == 0 && error == 0 && truncated == 0 && outgoing == 0) return;
+    if (count == 0 && error == 0 && truncated == 0 && outgoing == 0 && icmpErrors_ == 0) return;
     Napi::Value result = onBatch_.Value().MakeCallback(
         Value(),
         {Napi::Number::New(env, count), Napi::Number::New(env, error),
-         Napi::Number::New(env, truncated), Napi::Number::New(env, outgoing)},
+         Napi::Number::New(env, truncated), Napi::Number::New(env, outgoing),
+         Napi::Number::New(env, icmpErrors_), Napi::Number::New(env, icmpErrno_),
+         Napi::Number::New(env, icmpAddress_), Napi::Number::New(env, icmpPort_)},
         *context_);
     (void)result;
     if (env.IsExceptionPending()) {
@@ -786,7 +814,17 @@ class Channel : public Napi::ObjectWrap<Channel> {
     do {
       n = recvmmsg(fd_, messages_.data(), batch_, MSG_DONTWAIT | MSG_TRUNC, nullptr);
     } while (n < 0 && errno == EINTR);
-    if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : errno;
+    if (n < 0) {
+      int err = errno;
+      if (err == EAGAIN || err == EWOULDBLOCK) return 0;
+      // A UDP socket's pending ICMP error (sk_err) comes out of the next receive: it is about
+      // a datagram we sent, not a failure to receive. Read the queue it came with.
+      if (mode_ == kModeUdp && IsIcmpErrno(err)) {
+        ReadErrorQueue();
+        return 0;
+      }
+      return err;
+    }
     for (int i = 0; i < n; i++) {
       const struct mmsghdr& message = messages_[i];
       const struct sockaddr_ll& from = addresses_[i];
@@ -805,6 +843,55 @@ class Channel : public Napi::ObjectWrap<Channel> {
     return 0;
   }
 
+  // The errnos an ICMP error about a sent datagram sets (ip_icmp_error, icmp_err_convert).
+  static bool IsIcmpErrno(int err) {
+    return err == ECONNREFUSED || err == EHOSTUNREACH || err == ENETUNREACH ||
+           err == EHOSTDOWN || err == EPROTO || err == EMSGSIZE || err == EACCES ||
+           err == ENOPROTOOPT || err == EOPNOTSUPP;
+  }
+
+  // Reads the socket's error queue (IP_RECVERR): each ICMP error about a datagram we sent is
+  // counted, the last one's errno and destination kept for JavaScript. Then clears the
+  // socket's pending error, which the same errors set.
+  void ReadErrorQueue() {
+    for (int i = 0; i < kMaxQueuedErrors; i++) {
+      struct sockaddr_in destination;
+      std::memset(&destination, 0, sizeof destination);
+      uint8_t data[64];
+      struct iovec vector = {data, sizeof data};
+      alignas(struct cmsghdr) char control[256];
+      struct msghdr message;
+      std::memset(&message, 0, sizeof message);
+      message.msg_name = &destination;
+      message.msg_namelen = sizeof destination;
+      message.msg_iov = &vector;
+      message.msg_iovlen = 1;
+      message.msg_control = control;
+      message.msg_controllen = sizeof control;
+      ssize_t n = recvmsg(fd_, &message, MSG_ERRQUEUE | MSG_DONTWAIT);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        break;  // EAGAIN: the queue is empty
+      }
+      for (struct cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr;
+           c = CMSG_NXTHDR(&message, c)) {
+        if (c->cmsg_level != IPPROTO_IP || c->cmsg_type != IP_RECVERR) continue;
+        struct sock_extended_err extended;
+        std::memcpy(&extended, CMSG_DATA(c), sizeof extended);
+        if (extended.ee_origin != SO_EE_ORIGIN_ICMP && extended.ee_origin != SO_EE_ORIGIN_LOCAL) {
+          continue;
+        }
+        icmpErrors_++;
+        icmpErrno_ = static_cast<int>(extended.ee_errno);
+        icmpAddress_ = ntohl(destination.sin_addr.s_addr);
+        icmpPort_ = ntohs(destination.sin_port);
+      }
+    }
+    int pending = 0;
+    socklen_t size = sizeof pending;
+    getsockopt(fd_, SOL_SOCKET, SO_ERROR, &pending, &size);
+  }
+
   // Why the descriptor signalled an error: a socket's SO_ERROR (which also clears it), else
   // what a read returns now. EIO when neither says.
   int PendingError() {
@@ -819,6 +906,11 @@ class Channel : public Napi::ObjectWrap<Channel> {
 
   int fd_ = -1;
   uint32_t mode_ = kModeRead;
+  // ICMP errors read in this wakeup (kModeUdp), and the last one's errno and destination.
+  uint32_t icmpErrors_ = 0;
+  int icmpErrno_ = 0;
+  uint32_t icmpAddress_ = 0;
+  uint32_t icmpPort_ = 0;
   uint32_t slotSize_ = 0;
   uint32_t batch_ = 0;
   bool open_ = false;

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,13 +34,21 @@ class FakeProcess implements DaemonProcess {
   }
 }
 
+/**
+ * The remote VTEP: a UDP socket that takes the daemon's datagrams and does nothing with them
+ * (a port with nothing listening would answer ICMP port unreachable, which the daemon logs).
+ */
+const remote = createSocket('udp4');
+await new Promise<void>((resolve) => remote.bind(0, '127.0.0.1', resolve));
+after(() => remote.close());
+
 /** VXLAN on loopback, on a port the kernel picks: no namespaces, no root needed. */
 const CONFIG = `
 [[interface]]
 name = "vx0"
 mac = "02:00:00:00:00:02"
 addresses = ["192.0.2.2/24"]
-link = { type = "vxlan", local = "127.0.0.1:0", remote = ["127.0.0.1:9"], vni = 42 }
+link = { type = "vxlan", local = "127.0.0.1:0", remote = ["127.0.0.1:${remote.address().port}"], vni = 42 }
 `;
 
 async function connectWhenUp(path: string): Promise<ControlClient> {

@@ -57,6 +57,12 @@ export interface VxlanCounters {
   txBatches: number;
   /** Socket errors reported besides failed sends (a failed receive, an error event). */
   socketErrors: number;
+  /**
+   * ICMP errors about datagrams sent (a remote with nothing listening on its port, a remote
+   * with no route to it): read on the native backend (IP_RECVERR); node:dgram never hears of
+   * them, so 0 there.
+   */
+  rxIcmpErrors: number;
 }
 
 /** The counters and the backend in use. */

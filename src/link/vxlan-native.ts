@@ -23,7 +23,12 @@
  * A datagram the kernel does not take is counted in txErrors, and each flush that failed is
  * reported once, in the words node:dgram uses ("send ENETUNREACH 198.18.0.2:4789"), with how
  * many of its datagrams were lost when it had more than one.
+ *
+ * ICMP errors about datagrams sent (a remote with nothing on its port answers port
+ * unreachable) are read from the socket's error queue (IP_RECVERR, set by the addon), counted
+ * in rxIcmpErrors and reported once per wakeup; receiving goes on.
  */
+import { formatIpv4 } from '../wire/addr.ts';
 import { emitVxlanHeader, VXLAN_HEADER_LEN } from '../wire/vxlan.ts';
 import { LinkError } from './link.ts';
 import { ChannelMode, type NativeAddon, type NativeChannel } from './native/addon.ts';
@@ -122,11 +127,14 @@ export class NativeVxlanIo implements VxlanIoBackend {
     try {
       this.channel = new addon.Channel(
         opened.fd,
-        ChannelMode.Recvmmsg,
+        ChannelMode.Udp,
         rxRing,
         VXLAN_MAX_DATAGRAM,
         this.rxLengths,
-        (count, error, truncated) => this.onBatch(count, error, truncated),
+        (count, error, truncated, _outgoing, icmpErrors, icmpErrno, icmpAddress, icmpPort) => {
+          if (icmpErrors > 0) this.icmpErrors(icmpErrors, icmpErrno, icmpAddress, icmpPort);
+          this.onBatch(count, error, truncated);
+        },
       );
     } catch (error) {
       addon.closeFd(opened.fd);
@@ -256,6 +264,24 @@ export class NativeVxlanIo implements VxlanIoBackend {
     counters.rxBadHeader += empty - truncated;
     if (error !== 0 && !this.closed) this.receiveFailed(error);
     if (thrown) throw thrown.error;
+  }
+
+  /**
+   * ICMP errors about datagrams we sent arrived (IP_RECVERR): counted, and reported once per
+   * wakeup with the last one's destination, e.g. a remote with no VXLAN endpoint on its port
+   * ("connection refused", ICMP port unreachable). Receiving goes on.
+   */
+  private icmpErrors(count: number, errno: number, address: number, port: number): void {
+    const owner = this.owner!;
+    owner.counters.rxIcmpErrors += count;
+    const text = `${this.addon.errorText(errno)} (${this.addon.errorName(errno)})`;
+    owner.report(
+      new LinkError(
+        'EIO',
+        `${owner.name}: remote ${formatIpv4(address)}:${port}: ${text}` +
+          (count > 1 ? ` (${count} ICMP errors)` : ''),
+      ),
+    );
   }
 
   /** A receive failed and polling stopped: report it and poll again, unless it keeps failing. */

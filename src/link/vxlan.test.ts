@@ -478,6 +478,40 @@ describe('VxlanLink native batching', { skip: nativeSkip }, () => {
     return link;
   };
 
+  it('counts and reports ICMP errors about what it sent (IP_RECVERR), and keeps receiving', async () => {
+    // A port with nothing listening: bound, then closed.
+    const gone = await rawSocket();
+    const closedPort = gone.port;
+    await new Promise<void>((resolve) => gone.socket.close(() => resolve()));
+    const link = await open(closedPort);
+    const errors: LinkError[] = [];
+    link.onError((error) => errors.push(error as LinkError));
+    link.send(numbered(1));
+    await waitFor(() => link.stats().rxIcmpErrors >= 1, 'the ICMP port unreachable');
+    assert.equal(link.stats().rxIcmpErrors, 1);
+    assert.equal(link.stats().socketErrors, 0, 'not a failure to receive');
+    assert.deepEqual(
+      errors.map((e) => [e.code, e.message]),
+      [
+        [
+          'EIO',
+          `vxlan 127.0.0.1:${link.localEndpoint().port} vni 42: remote 127.0.0.1:${closedPort}: connection refused (ECONNREFUSED)`,
+        ],
+      ],
+    );
+    // Still receiving: a datagram from another link arrives.
+    const other = await open(link.localEndpoint().port);
+    const frame = nextFrame(link);
+    other.send(numbered(2));
+    assert.deepEqual(await frame, numbered(2));
+    // More errors: counted each, reported once per wakeup.
+    link.send(numbered(3));
+    link.send(numbered(4));
+    await waitFor(() => link.stats().rxIcmpErrors >= 3, 'two more ICMP errors');
+    assert.equal(link.stats().rxIcmpErrors, 3);
+    assert.ok(errors.length >= 2 && errors.length <= 3, `${errors.length} reports`);
+  });
+
   it('reads a wakeup of datagrams at once and sends the replies made in it with one flush', async () => {
     const raw = await rawSocket();
     toClose.push(raw.socket);

@@ -143,6 +143,7 @@ export class VxlanLink implements Link {
     txClosed: 0,
     txBatches: 0,
     socketErrors: 0,
+    rxIcmpErrors: 0,
   };
 
   private constructor(

@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 /** The addon's interface version this code was written for (kApiVersion in the C++). */
-export const NATIVE_API_VERSION = 2;
+export const NATIVE_API_VERSION = 3;
 
 /** Where native/build.mjs puts the built addon. */
 export const NATIVE_ADDON_PATH = fileURLToPath(
@@ -20,8 +20,13 @@ export const NATIVE_ADDON_PATH = fileURLToPath(
 export const ChannelMode = {
   /** read() until EAGAIN: one frame per call (TAP, SOCK_SEQPACKET pairs). */
   Read: 0,
-  /** One recvmmsg() for the whole batch (AF_PACKET, UDP, datagram sockets). */
+  /** One recvmmsg() for the whole batch (AF_PACKET, datagram sockets). */
   Recvmmsg: 1,
+  /**
+   * Recvmmsg on a UDP socket from `openUdp`, which also reads the ICMP errors IP_RECVERR
+   * queues about datagrams sent (reported to the batch callback, not as a failure).
+   */
+  Udp: 2,
 } as const;
 
 /** A channel mode. */
@@ -42,13 +47,20 @@ export type PacketFilter = (typeof PacketFilter)[keyof typeof PacketFilter];
  * Called once per wakeup: `count` frames are in ring slots 0..count-1 (a slot whose length is
  * 0 is skipped); `error` is 0, an errno after which polling has stopped (call `resume` or
  * `close`), or -1 for end of file; `truncated` and `outgoing` count frames dropped in this
- * batch as too large for a slot or as the host's own transmissions (PACKET_OUTGOING).
+ * batch as too large for a slot or as the host's own transmissions (PACKET_OUTGOING). A
+ * `ChannelMode.Udp` channel also says how many ICMP errors about datagrams it sent arrived
+ * (`icmpErrors`), and for the last of them the errno it maps to and the destination it was
+ * about (`icmpAddress` as a 32-bit number, `icmpPort`); polling goes on.
  */
 export type BatchCallback = (
   count: number,
   error: number,
   truncated: number,
   outgoing: number,
+  icmpErrors: number,
+  icmpErrno: number,
+  icmpAddress: number,
+  icmpPort: number,
 ) => void;
 
 /** A UDP destination of a channel's transmit ring. */
@@ -153,7 +165,8 @@ export interface NativeAddon {
   ): OpenedPacket;
   /**
    * A non-blocking UDP socket bound to `address`:`port` (0: any free port), exclusively (no
-   * SO_REUSEADDR). Throws like `openTap` ("vxlan ADDRESS:PORT: bind: address already in use").
+   * SO_REUSEADDR), with IP_RECVERR (read it with a `ChannelMode.Udp` channel). Throws like
+   * `openTap` ("vxlan ADDRESS:PORT: bind: address already in use").
    */
   openUdp(address: string, port: number): OpenedUdp;
   /** The interface's index, type, MAC and MTU (no privilege needed). */
