@@ -534,6 +534,12 @@ export class ControlServer {
     for (const connection of this.connections) connection.publish(event);
   }
 
+  /** Whether a connection has subscribed with `monitor` (and is still open). */
+  get monitoring(): boolean {
+    for (const connection of this.connections) if (connection.monitorId !== undefined) return true;
+    return false;
+  }
+
   /** A copy of the counters. */
   stats(): ControlStats {
     return { ...this.counters, connections: this.connections.size };

@@ -283,6 +283,11 @@ export class Daemon implements ControlHandler {
       this.resolver.onEvent(event);
       this.emit(monitorEvent(event));
     });
+    // Entry events reach a resolution waiting for its entry, monitor clients and the debug
+    // log; with none of them they are not built (a flood of new senders churns the table).
+    this.runner.setEntryEventInterest(
+      () => this.resolver.waiting || this.sink.enabled('debug') || this.server?.monitoring === true,
+    );
     // Link errors come through the slots (onLinkIssue), which log one line per run of them.
     this.runner.onError((error) => {
       if (!(error instanceof LinkError)) this.log('err', error.message);

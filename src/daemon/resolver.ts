@@ -49,6 +49,11 @@ export class Resolver {
   ) {}
 
   /** Hands a runtime event to the waiting requests (the daemon calls it for every event). */
+  /** Whether a resolution is waiting for its entry's events. */
+  get waiting(): boolean {
+    return this.waiters.size > 0;
+  }
+
   onEvent(event: RuntimeEvent): void {
     if (event.kind !== 'engine' || event.event.kind !== 'route') return;
     for (const waiter of this.waiters) if (waiter.ip === event.event.ip) waiter.check();

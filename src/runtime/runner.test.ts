@@ -321,6 +321,35 @@ describe('Runner', () => {
     assert.equal(runner.stats().handlerErrors, 0);
   });
 
+  it('builds no entry events while no subscriber wants them; log lines still come', () => {
+    const engine = new Engine();
+    engine.addInterface({ name: 'eth0', mac: MAC_A });
+    const link = new FakeLink();
+    const runner = new Runner(engine, { clock: new ManualClock(5000), links: { eth0: link } });
+    const seen: string[] = [];
+    runner.onEvent((event) => {
+      if (event.kind !== 'engine') seen.push(event.kind);
+      else if (event.event.kind === 'route') seen.push(`${event.event.type} ${event.event.ip}`);
+      else seen.push(`log ${event.event.message}`);
+    });
+    let wanted = false;
+    runner.setEntryEventInterest(() => wanted);
+    runner.apply((e, now) => e.addAddress(now, 'eth0', '192.0.2.10/24'));
+    // Our own entry was added without an event. B takes our address: the seed's log line
+    // comes; B's entry is made without an event.
+    link.handler?.(arpFrame(ArpOp.Request, MAC_B, '192.0.2.10', MAC_ZERO, '192.0.2.99'));
+    link.handler?.(arpFrame(ArpOp.Request, MAC_B, '192.0.2.11', MAC_ZERO, '192.0.2.10'));
+    assert.equal(engine.lookup(5000, '192.0.2.11')?.state, 'resolved');
+    assert.deepEqual(seen, ['log arp: 02:00:00:00:00:0b is using my IP address 192.0.2.10!']);
+    // Wanted again: C's entry is reported, as it would have been without the hook.
+    wanted = true;
+    link.handler?.(arpFrame(ArpOp.Request, MAC_C, '192.0.2.12', MAC_ZERO, '192.0.2.10'));
+    assert.deepEqual(seen.slice(1), ['add 192.0.2.12', 'resolve 192.0.2.12']);
+    runner.setEntryEventInterest(undefined);
+    link.handler?.(arpFrame(ArpOp.Request, MAC_C, '192.0.2.13', MAC_ZERO, '192.0.2.10'));
+    assert.deepEqual(seen.slice(3), ['add 192.0.2.13', 'resolve 192.0.2.13']);
+  });
+
   it('survives a subscriber that throws and a link that reports an error', () => {
     const engine = new Engine();
     engine.addInterface({ name: 'eth0', mac: MAC_A });

@@ -20,7 +20,7 @@
  */
 import type { Engine } from '../core/engine.ts';
 import { assertNever } from '../core/errors.ts';
-import type { EngineEvent } from '../core/events.ts';
+import { type EngineEvent, routeEvent } from '../core/events.ts';
 import type { Interface } from '../core/iface.ts';
 import type { Output, OutputSink } from '../core/output.ts';
 import type { ResolveResult } from '../core/resolve.ts';
@@ -112,6 +112,8 @@ export class Runner {
   private closed = false;
   private readonly backlog: { ifIndex: number; frame: Uint8Array }[] = [];
   private readonly pendingEvents: RuntimeEvent[] = [];
+  /** Whether a subscriber wants entry events now (`setEntryEventInterest`); absent: always. */
+  private entryInterest: (() => boolean) | undefined;
   private scratch = new Uint8Array(INITIAL_SCRATCH);
   private readonly counters: RunnerStats = {
     framesIn: 0,
@@ -131,6 +133,16 @@ export class Runner {
       if (this.eventHandlers.length > 0) {
         this.pendingEvents.push({ kind: 'engine', time: this.eventTime(), event });
       }
+    },
+    // Entry events come raw: formatted (their addresses as text) only when someone wants them.
+    // On a churning table (a flood of new senders) that formatting was most of the cost.
+    entryEvent: (type, ifName, ip, mac, reason) => {
+      if (!this.wantsEntryEvents()) return;
+      this.pendingEvents.push({
+        kind: 'engine',
+        time: this.eventTime(),
+        event: routeEvent(type, ifName, ip, mac, reason),
+      });
     },
     // A frame goes out on exactly one link that can lend a buffer: the engine writes it there.
     transmitBuffer: (ifIndex, length) => this.transmitBuffer(ifIndex, length),
@@ -198,6 +210,23 @@ export class Runner {
   /** Subscribes to runtime events (engine events and held deliveries). */
   onEvent(handler: RuntimeEventHandler): void {
     this.eventHandlers.push(handler);
+  }
+
+  /**
+   * Says when the subscribers want entry events (route events and held deliveries): while
+   * `wants()` is false they are not built at all (the engine's log lines still are). A
+   * subscriber that only sometimes needs them (a daemon with no monitor client, no debug log
+   * and nobody waiting for a resolution) saves formatting every event of a churning table.
+   */
+  setEntryEventInterest(wants: (() => boolean) | undefined): void {
+    this.entryInterest = wants;
+  }
+
+  /** Whether an entry event made now would reach anyone. */
+  private wantsEntryEvents(): boolean {
+    if (this.eventHandlers.length === 0) return false;
+    const interest = this.entryInterest;
+    return interest === undefined || interest();
   }
 
   /** Subscribes to errors the runner survived. */
@@ -304,7 +333,11 @@ export class Runner {
             );
             break;
           case 'event':
-            this.sink.event(output.event);
+            // A command's entry events come built; they are dropped here as the sink's raw
+            // ones are when nobody wants them.
+            if (output.event.kind === 'log' || this.wantsEntryEvents()) {
+              this.sink.event(output.event);
+            }
             break;
           default:
             assertNever(output);
@@ -477,7 +510,7 @@ export class Runner {
   ): void {
     this.sendIpv4(ifIndex, destination, source, packet);
     this.counters.heldDelivered++;
-    if (this.eventHandlers.length === 0) return; // nobody listens: no event to build
+    if (!this.wantsEntryEvents()) return; // nobody listens: no event to build
     this.pendingEvents.push({
       kind: 'held-delivered',
       time: this.eventTime(),
