@@ -95,6 +95,36 @@ describe('entry events', () => {
       );
     }
   });
+
+  it('reach neither kind of sink while it wants none; everything else is the same', () => {
+    const routeLine = (line: string) => line.includes('"kind":"route"');
+    const expected = recorder(false);
+    churn(expected);
+    for (const raw of [false, true]) {
+      const sink = recorder(raw);
+      let asked = 0;
+      sink.wantsEntryEvents = () => {
+        asked++;
+        return false;
+      };
+      churn(sink);
+      assert.deepEqual(
+        sink.log,
+        expected.log.filter((line) => !routeLine(line)),
+        `raw ${raw}`,
+      );
+      assert.equal(asked, expected.log.filter(routeLine).length, 'asked once per event');
+      assert.ok(
+        sink.log.some((line) => line.includes('"kind":"log"')),
+        'log lines still come',
+      );
+    }
+    // Wanting them again: as if the method were not there.
+    const again = recorder(true);
+    again.wantsEntryEvents = () => true;
+    churn(again);
+    assert.deepEqual(again.log, expected.log);
+  });
 });
 
 /** A sink whose own buffer the engine writes frames into, when `offer` says so. */

@@ -63,6 +63,12 @@ export interface OutputSink {
     reason: string,
   ): void;
   /**
+   * Optional: whether the sink wants entry events at the moment. When it says no, the engine
+   * reports none (neither `entryEvent` nor a `RouteEvent`), and reads nothing to build them;
+   * log lines are unaffected. Asked once per event, so it must be cheap.
+   */
+  wantsEntryEvents?(): boolean;
+  /**
    * Optional, with `commitTransmit`: lets the engine write a frame straight into the sink's
    * own buffer (a transmit ring's slot) rather than into a scratch buffer the sink must copy
    * from. Returns a buffer of at least `length` bytes; the engine writes the frame for

@@ -85,10 +85,12 @@ export class EngineState {
 
   /**
    * Reports an entry event: raw to a sink that takes them so (`entryEvent`), else as a
-   * formatted `RouteEvent`.
+   * formatted `RouteEvent`; to a sink that says it wants none now (`wantsEntryEvents`), not at
+   * all.
    */
   report(type: RouteEventType, slot: number, reason: string): void {
     const { table, sink } = this;
+    if (sink.wantsEntryEvents !== undefined && !sink.wantsEntryEvents()) return;
     const name = this.interfaces.get(table.ifIndex[slot]!)?.name ?? '?';
     const mac = table.mac[slot]!;
     if (sink.entryEvent !== undefined) {

@@ -134,10 +134,11 @@ export class Runner {
         this.pendingEvents.push({ kind: 'engine', time: this.eventTime(), event });
       }
     },
-    // Entry events come raw: formatted (their addresses as text) only when someone wants them.
-    // On a churning table (a flood of new senders) that formatting was most of the cost.
+    // Entry events come raw, formatted (their addresses as text) only when someone wants
+    // them, and the engine asks first: on a churning table (a flood of new senders) building
+    // them was most of the cost.
+    wantsEntryEvents: () => this.wantsEntryEvents(),
     entryEvent: (type, ifName, ip, mac, reason) => {
-      if (!this.wantsEntryEvents()) return;
       this.pendingEvents.push({
         kind: 'engine',
         time: this.eventTime(),
