@@ -606,7 +606,11 @@ async function measure(
         : [
             `netarp (${state.link.io}): ${state.entries} entries, rxrequests ${state.engine.rxrequests}, ` +
               `txreplies ${state.engine.txreplies}, link txErrors ${state.link.txErrors}, ` +
-              `runner errors ${state.runner.handlerErrors + state.runner.linkErrors}; ` +
+              // ICMP errors about datagrams to the generator's port while no generator was
+              // listening there (netarp's announcement at start, replies after a run ended).
+              `link rxIcmpErrors ${state.link.rxIcmpErrors}, ` +
+              `runner errors ${state.runner.handlerErrors + state.runner.linkErrors} ` +
+              `(handler ${state.runner.handlerErrors}, link reports ${state.runner.linkErrors}); ` +
               `datagrams per receive ${perBatch(state.link.rxFrames, state.link.rxBatches)}, ` +
               `per send ${perBatch(state.link.txFrames, state.link.txBatches)}`,
           ],
