@@ -10,6 +10,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { Daemon } from '../support/daemon.ts';
+import { sleep, waitFor } from '../support/wait.ts';
 import { interopSuite, must, type Topology, withTopology } from './helpers.ts';
 
 /** Each test builds namespaces, starts node and runs real tools: well under this. */
@@ -19,14 +20,19 @@ const TEST_TIMEOUT_MS = 30_000;
 const OTHER_MAC = '02:00:00:00:00:66';
 
 /** The config of the daemon in `topo`, with `addresses` on its VXLAN interface. */
-function configFor(topo: Topology, addresses: string[], pcap?: string): string {
+function configFor(
+  topo: Topology,
+  addresses: string[],
+  pcap?: string,
+  mac = topo.netarpMac,
+): string {
   return `
 [sysctl]
 "net.link.ether.inet.maxtries" = 3
 
 [[interface]]
 name = "vx0"
-mac = "${topo.netarpMac}"
+mac = "${mac}"
 addresses = ${JSON.stringify(addresses)}
 link = { type = "vxlan", local = "${topo.netarpUnderlay}:${topo.vxlanPort}", remote = ["${topo.kernelUnderlay}:${topo.vxlanPort}"], vni = ${topo.vni} }
 ${pcap === undefined ? '' : `pcap = "${pcap}"`}
@@ -155,6 +161,32 @@ interopSuite('netarp daemon <-> Linux kernel over VXLAN', () => {
         decoded,
       );
       assert.match(decoded, /192\.0\.2\.3 > 192\.0\.2\.1: ICMP echo reply/, decoded);
+    });
+  });
+
+  it("e: SIGHUP with a new MAC: the kernel's entry for us moves to it at once", {
+    timeout: TEST_TIMEOUT_MS,
+  }, async () => {
+    await withDaemon(['192.0.2.2/24'], async (topo, daemon) => {
+      const entryFor = (mac: string) => new RegExp(`^192\\.0\\.2\\.2 lladdr ${mac} `, 'm');
+      const ping = await topo.kernel(['ping', '-c1', '-W2', '192.0.2.2']);
+      assert.equal(ping.code, 0, ping.stdout + ping.stderr);
+      assert.match(await topo.kernelNeighbours(), entryFor(topo.netarpMac));
+      // Past the kernel's locktime (1 s), so that only the announcement can move the entry.
+      await sleep(1100);
+      const file = daemon.configFile;
+      writeFileSync(file, configFor(topo, ['192.0.2.2/24'], undefined, OTHER_MAC));
+      daemon.signal('SIGHUP');
+      await daemon.logged(`netarp: reloaded ${file}: mac vx0: ${topo.netarpMac} -> ${OTHER_MAC}`);
+      // The gratuitous ARP moved the kernel's entry: no waiting for it to go stale.
+      await waitFor(
+        "the kernel's entry at the new MAC",
+        async () => (entryFor(OTHER_MAC).test(await topo.kernelNeighbours()) ? true : undefined),
+        3000,
+      );
+      const again = await topo.kernel(['ping', '-c1', '-W2', '192.0.2.2']);
+      assert.equal(again.code, 0, again.stdout + again.stderr);
+      assert.equal((await daemon.client.interfaces())[0]?.mac, OTHER_MAC);
     });
   });
 });
