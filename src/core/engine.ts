@@ -8,7 +8,7 @@ import {
   formatMac,
   type Ipv4,
   type Ipv4Cidr,
-  isGroupMac,
+  isUnicastMac,
   MAC_BROADCAST,
   type Mac,
   parseCidr,
@@ -314,7 +314,7 @@ export class Engine {
     if (iface.kind === 'carp') {
       throw new NetarpError('EINVAL', `${ifName} is a CARP interface: its MAC is its vhid's`);
     }
-    if (!Number.isInteger(mac) || mac <= 0 || mac >= MAC_BROADCAST || isGroupMac(mac)) {
+    if (!isUnicastMac(mac)) {
       throw new NetarpError('EINVAL', `${ifName}: not a unicast MAC: ${formatMacLoosely(mac)}`);
     }
     if (iface.mac === mac) return this.collect();

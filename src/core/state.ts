@@ -4,7 +4,7 @@
  * `resolve.ts`, `announce.ts` and `admin.ts` are functions over this state; `engine.ts` is
  * the public facade.
  */
-import type { Ipv4, Mac } from '../wire/addr.ts';
+import { type Ipv4, type Mac, writeMac } from '../wire/addr.ts';
 import { ARP_ETHER_IPV4_LEN, ArpHardware, ArpOp } from '../wire/arp.ts';
 import { ETHERNET_HEADER_LEN } from '../wire/ethernet.ts';
 import type { ArpConfig } from './config.ts';
@@ -198,25 +198,16 @@ export class EngineState {
     destination?: Mac,
   ): void {
     const frame = this.frameFor(iface.index);
-    let high: number;
-    let low: number;
-    // The Ethernet destination: broadcast unless given; ar_tha: zero either way.
+    // The Ethernet destination: broadcast unless given (rare: a refresh); ar_tha: zero.
     if (destination === undefined) {
       frame[0] = frame[1] = frame[2] = frame[3] = frame[4] = frame[5] = 0xff;
     } else {
-      high = (destination * TWO_POW_MINUS_32) | 0;
-      low = destination >>> 0;
-      frame[0] = high >>> 8;
-      frame[1] = high;
-      frame[2] = low >>> 24;
-      frame[3] = low >>> 16;
-      frame[4] = low >>> 8;
-      frame[5] = low;
+      writeMac(frame, 0, destination);
     }
     frame[32] = frame[33] = frame[34] = frame[35] = frame[36] = frame[37] = 0;
     const source = iface.mac;
-    high = (source * TWO_POW_MINUS_32) | 0;
-    low = source >>> 0;
+    let high = (source * TWO_POW_MINUS_32) | 0;
+    let low = source >>> 0;
     frame[6] = high >>> 8;
     frame[7] = high;
     frame[8] = low >>> 24;

@@ -28,7 +28,7 @@ import {
   formatMac,
   type Ipv4,
   type Ipv4Cidr,
-  isGroupMac,
+  isUnicastMac,
   isValidIpv4,
   type Mac,
   parseCidrOrUndefined,
@@ -438,7 +438,7 @@ function readInterface(
     reader.fail(join(path, 'carp'), `only a CARP interface has carp settings (kind is "${kind}")`);
   }
   const mac = kind === 'carp' ? undefined : reader.mac(table, 'mac', path);
-  if (mac !== undefined && (mac === 0 || isGroupMac(mac))) {
+  if (mac !== undefined && !isUnicastMac(mac)) {
     reader.fail(
       join(path, 'mac'),
       `${formatMac(mac)} is not a unicast Ethernet address; an interface needs one of its own`,

@@ -28,6 +28,14 @@ export function isGroupMac(mac: Mac): boolean {
   return Math.floor(mac / 0x100_0000_0000) % 2 === 1;
 }
 
+/**
+ * Whether `mac` can be a station's own address: a 48-bit integer, not zero and not a group
+ * address (Linux's is_valid_ether_addr).
+ */
+export function isUnicastMac(mac: number): boolean {
+  return Number.isInteger(mac) && mac > 0 && mac <= MAC_BROADCAST && !isGroupMac(mac);
+}
+
 /** Whether `s` is a MAC written as six hex octets separated by ':' or '-' (1 or 2 digits each). */
 export function isValidMac(s: string): boolean {
   return parseMacOrUndefined(s) !== undefined;
