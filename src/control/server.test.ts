@@ -104,6 +104,13 @@ async function withServer(
 }
 
 /** Waits until `raw` has received the response to request `id`. */
+/** Polls every 10 ms until `done()` holds or the clock passes `deadline`; the caller asserts. */
+async function until(done: () => boolean, deadline: number): Promise<void> {
+  while (!done() && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 async function eventuallyAnswered(raw: Raw, id: number): Promise<void> {
   const deadline = Date.now() + 3000;
   while (!raw.lines.some((l) => l.startsWith(`{"v":1,"id":${id},"ok"`))) {
@@ -306,15 +313,11 @@ describe('ControlServer', () => {
       const raw = await Raw.open(path);
       raw.send('{"v":1,"id":1,"op":"ping","host":"192.0.2.1"}\n');
       const deadline = Date.now() + 2000;
-      while (signal === undefined && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      await until(() => signal !== undefined, deadline);
       assert.equal(signal?.aborted, false, 'running while the client waits');
       raw.close();
       await raw.closed;
-      while (!signal?.aborted && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      await until(() => signal?.aborted === true, deadline);
       assert.equal(signal?.aborted, true);
       assert.equal(server.stats().connections, 0);
     });
@@ -335,15 +338,11 @@ describe('ControlServer', () => {
       const raw = await Raw.open(path);
       raw.send('{"v":1,"id":1,"op":"ping","host":"192.0.2.1","count":100}\n');
       const deadline = Date.now() + 5000;
-      while (signal === undefined && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      await until(() => signal !== undefined, deadline);
       assert.equal(signal?.aborted, false);
       raw.close();
       await raw.closed;
-      while (!signal?.aborted && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      await until(() => signal?.aborted === true, deadline);
       assert.equal(signal?.aborted, true, 'the request ran on for a client that was gone');
       assert.equal(server.stats().connections, 0);
     });
@@ -390,10 +389,7 @@ describe('ControlServer', () => {
       const raw = await Raw.open(path);
       raw.socket.pause();
       raw.send('{"v":1,"id":1,"op":"ping","host":"192.0.2.1","progress":true}\n');
-      const deadline = Date.now() + 3000;
-      while (running.stats().eventsLost === 0 && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      await until(() => running.stats().eventsLost > 0, Date.now() + 3000);
       assert.ok(running.stats().eventsLost > 0, 'a progress line was dropped');
       raw.socket.resume();
       // Every line that came is whole, the response last.

@@ -256,10 +256,9 @@ class Connection {
    * then tells them apart; it stops once nothing is in flight.
    */
   private probeWhileHalfClosed(): void {
-    if (this.probe !== undefined || !this.socket.writable) return;
-    if (this.inFlight === 0 && this.monitorId === undefined) return;
+    if (this.probe !== undefined || !this.socket.writable || this.idle) return;
     this.probe = setInterval(() => {
-      if (this.inFlight === 0 && this.monitorId === undefined) {
+      if (this.idle) {
         clearInterval(this.probe);
         this.probe = undefined;
         return;
@@ -412,9 +411,14 @@ class Connection {
     if (this.socket.writable) this.socket.write(line);
   }
 
+  /** No request in flight and no monitor: nothing more will be written unasked. */
+  private get idle(): boolean {
+    return this.inFlight === 0 && this.monitorId === undefined;
+  }
+
   /** The client half-closed: answer what is in flight, then close (a monitor stays open). */
   private endIfIdle(): void {
-    if (this.readEnded && this.inFlight === 0 && this.monitorId === undefined) this.socket.end();
+    if (this.readEnded && this.idle) this.socket.end();
   }
 }
 
